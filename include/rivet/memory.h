@@ -1,0 +1,26 @@
+/* memory: the one allocation wrapper. Every byte the server keeps goes through
+ * here so that used_memory is exact (usable size of each block, as jemalloc
+ * reports it) and maxmemory can be enforced. Allocation failure aborts with a
+ * log line: a half-built structure is worse than a clean exit. */
+#ifndef RIVET_MEMORY_H
+#define RIVET_MEMORY_H
+
+#include <stddef.h>
+
+void *mem_alloc(size_t size);
+void *mem_calloc(size_t size);
+void *mem_realloc(void *ptr, size_t size);
+void mem_free(void *ptr);
+char *mem_strdup(const char *s);
+void *mem_dup(const void *data, size_t len);
+
+/* Bytes currently allocated through this module (usable sizes). */
+size_t mem_used(void);
+/* Usable size of a block returned by mem_alloc (0 for NULL). */
+size_t mem_block_size(const void *ptr);
+/* Name of the allocator in use ("jemalloc-5.3.0" or "libc"). */
+const char *mem_allocator_name(void);
+/* Resident set size of this process in bytes, read from /proc (0 if unknown). */
+size_t mem_rss(void);
+
+#endif

@@ -1,0 +1,113 @@
+/* The allocation wrapper. Counting usable sizes (not requested sizes) makes
+ * used_memory match what the allocator really hands out, which is what
+ * maxmemory has to bound. The counter is a plain size_t: the server runs on
+ * one thread; libuv's thread pool never allocates through here. */
+#include "rivet/memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef RIVET_USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define usable_size(p) malloc_usable_size(p)
+#else
+#include <malloc.h>
+#define usable_size(p) malloc_usable_size(p)
+#endif
+
+static size_t used_bytes;
+
+static void *check(void *p, size_t size)
+{
+    if (p == NULL && size != 0) {
+        fprintf(stderr, "rivet: out of memory allocating %zu bytes\n", size);
+        abort();
+    }
+    if (p != NULL)
+        used_bytes += usable_size(p);
+    return p;
+}
+
+void *mem_alloc(size_t size)
+{
+    return check(malloc(size == 0 ? 1 : size), size == 0 ? 1 : size);
+}
+
+void *mem_calloc(size_t size)
+{
+    return check(calloc(1, size == 0 ? 1 : size), size == 0 ? 1 : size);
+}
+
+void *mem_realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return mem_alloc(size);
+    if (size == 0)
+        size = 1;
+    size_t old = usable_size(ptr);
+    void *p = realloc(ptr, size);
+    if (p == NULL) {
+        fprintf(stderr, "rivet: out of memory reallocating %zu bytes\n", size);
+        abort();
+    }
+    used_bytes = used_bytes - old + usable_size(p);
+    return p;
+}
+
+void mem_free(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    used_bytes -= usable_size(ptr);
+    free(ptr);
+}
+
+char *mem_strdup(const char *s)
+{
+    return mem_dup(s, strlen(s) + 1);
+}
+
+void *mem_dup(const void *data, size_t len)
+{
+    void *p = mem_alloc(len);
+    memcpy(p, data, len);
+    return p;
+}
+
+size_t mem_used(void)
+{
+    return used_bytes;
+}
+
+size_t mem_block_size(const void *ptr)
+{
+    return ptr ? usable_size((void *)ptr) : 0;
+}
+
+const char *mem_allocator_name(void)
+{
+#ifdef RIVET_USE_JEMALLOC
+    static char name[32];
+    if (name[0] == '\0') {
+        const char *version = "unknown";
+        size_t size = sizeof(version);
+        mallctl("version", &version, &size, NULL, 0);
+        snprintf(name, sizeof(name), "jemalloc-%.*s", (int)strcspn(version, "-"), version);
+    }
+    return name;
+#else
+    return "libc";
+#endif
+}
+
+size_t mem_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    unsigned long total = 0, resident = 0;
+    int n = fscanf(f, "%lu %lu", &total, &resident);
+    fclose(f);
+    return n == 2 ? (size_t)resident * 4096 : 0;
+}
