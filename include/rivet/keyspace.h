@@ -1,0 +1,155 @@
+/* keyspace: the databases. Each key lives in one kv_entry allocation that
+ * holds the key bytes, the value (an int64, a short embedded string, or a
+ * pointer to a type's structure) and, when the key has a TTL, an intrusive
+ * timing-wheel timer. Each database is split into KEYSPACE_SHARDS hash tables
+ * (chosen by the top bits of the key's hash) that rehash incrementally.
+ *
+ * Every lookup applies lazy expiry; keyspace_active_expire reclaims due keys
+ * from the wheel within a budget. Writers call keyspace_signal_modified after
+ * a logical change so WATCH, notifications and persistence hear of it from one
+ * place. The keyspace knows nothing of clients or sockets. */
+#ifndef RIVET_KEYSPACE_H
+#define RIVET_KEYSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rivet/buffer.h"
+#include "rivet/object.h"
+
+#define KEYSPACE_SHARD_BITS 4
+#define KEYSPACE_SHARDS     (1 << KEYSPACE_SHARD_BITS)
+
+/* Event classes for keyspace_signal_modified (notify-keyspace-events letters). */
+enum keyspace_event_class {
+    EVENT_GENERIC = 1 << 2,   /* g */
+    EVENT_STRING = 1 << 3,    /* $ */
+    EVENT_LIST = 1 << 4,      /* l */
+    EVENT_SET = 1 << 5,       /* s */
+    EVENT_HASH = 1 << 6,      /* h */
+    EVENT_ZSET = 1 << 7,      /* z */
+    EVENT_EXPIRED = 1 << 8,   /* x */
+    EVENT_EVICTED = 1 << 9,   /* e */
+    EVENT_STREAM = 1 << 10,   /* t */
+    EVENT_KEY_MISS = 1 << 11, /* m */
+    EVENT_NEW = 1 << 12,      /* n */
+};
+
+typedef struct kv_entry kv_entry;
+typedef struct database database;
+typedef struct keyspace keyspace;
+
+/* What a key's type needs from the keyspace: how to free and copy its value.
+ * Strings are built in; other types register at start-up. */
+typedef struct object_methods {
+    void (*free_value)(void *ptr, object_encoding encoding);
+    void *(*copy_value)(const void *ptr, object_encoding encoding);
+} object_methods;
+
+typedef struct keyspace_stats {
+    uint64_t expired_keys;
+    uint64_t hits;
+    uint64_t misses;
+    uint64_t dirty; /* changes since the last save (for save points / INFO) */
+} keyspace_stats;
+
+/* Called after every logical write to a key (event names as keyspace
+ * notifications use them: "set", "del", "expired", "expire", ...). */
+typedef void (*keyspace_modified_fn)(void *ctx, database *db, const char *key, size_t key_len,
+                                     const char *event, int type_class);
+
+keyspace *keyspace_create(int database_count, int64_t now_ms);
+void keyspace_destroy(keyspace *ks);
+void keyspace_register_type(keyspace *ks, object_type type, const object_methods *methods);
+void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
+/* The time lookups judge expiry by; the server sets it once per command so a
+ * command (or a script) sees one consistent clock. */
+void keyspace_set_time(keyspace *ks, int64_t now_ms);
+int64_t keyspace_time(const keyspace *ks);
+keyspace_stats *keyspace_get_stats(keyspace *ks);
+int keyspace_database_count(const keyspace *ks);
+database *keyspace_database(keyspace *ks, int index);
+int database_id(const database *db);
+/* Exchange the contents of two databases (SWAPDB); ids stay. */
+void keyspace_swap_databases(keyspace *ks, int a, int b);
+
+/* Lookups. keyspace_lookup is the write path: it refreshes the access
+ * clock. _read counts hits/misses and refreshes the clock unless no_touch.
+ * Both delete the key first if it has expired. */
+kv_entry *keyspace_lookup(database *db, const char *key, size_t key_len);
+kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, int no_touch);
+/* Lookup that ignores expiry (for DEBUG / tests). */
+kv_entry *keyspace_lookup_raw(database *db, const char *key, size_t key_len);
+
+/* Writes. Each replaces any existing value; keep_ttl keeps an existing TTL,
+ * otherwise the key ends up without one. They return the key's entry (which
+ * may be at a new address: entries are reallocated when their size changes). */
+kv_entry *keyspace_set_string(database *db, const char *key, size_t key_len, const char *value,
+                              size_t value_len, int keep_ttl);
+kv_entry *keyspace_set_integer(database *db, const char *key, size_t key_len, int64_t value,
+                               int keep_ttl);
+kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, object_type type,
+                              object_encoding encoding, void *value, int keep_ttl);
+/* Changes an int-encoded string's value in place (INCR's fast path). */
+void keyspace_update_integer(kv_entry *entry, int64_t value);
+/* Makes a string entry RAW and returns its buffer for in-place edits
+ * (APPEND, SETRANGE). *entry may move. */
+buffer *keyspace_string_for_update(database *db, kv_entry **entry);
+/* Deletes a key (1) or reports it absent (0). Does not signal. */
+int keyspace_delete(database *db, const char *key, size_t key_len);
+/* Moves key to dst under new_key (RENAME, MOVE); dst must not hold new_key.
+ * Keeps value and TTL. Returns the entry at its new address. */
+kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database *dst,
+                        const char *new_key, size_t new_key_len);
+/* Copies key's value and TTL to dst under new_key (COPY). */
+kv_entry *keyspace_copy(database *src, kv_entry *entry, database *dst, const char *new_key,
+                        size_t new_key_len);
+/* Sets an absolute deadline (ms) or removes it (-1). Returns the entry at its
+ * (possibly new) address. A deadline in the past is allowed: the key expires
+ * on next access or active cycle. */
+kv_entry *keyspace_set_expire(database *db, kv_entry *entry, int64_t deadline_ms);
+
+void keyspace_signal_modified(database *db, const char *key, size_t key_len, const char *event,
+                              int type_class);
+
+/* Whole-database operations. */
+size_t keyspace_size(const database *db);
+size_t keyspace_expires_count(const database *db);
+void keyspace_flush(database *db);
+/* SCAN over all shards; cursor semantics as hashtable_scan. */
+typedef void (*keyspace_visit_fn)(void *ctx, kv_entry *entry);
+uint64_t keyspace_scan(database *db, uint64_t cursor, keyspace_visit_fn visit, void *ctx);
+/* Visits every entry (KEYS); visit may not change the database. */
+void keyspace_for_each(database *db, keyspace_visit_fn visit, void *ctx);
+/* A random live key, or NULL. */
+kv_entry *keyspace_random(database *db, uint64_t random);
+
+/* Active expiry: deletes up to budget due keys across all databases; returns
+ * how many were deleted. */
+size_t keyspace_active_expire(keyspace *ks, size_t budget);
+/* Gives idle tables a few buckets of rehash work. */
+void keyspace_rehash_step(keyspace *ks, int steps);
+
+/* Entry accessors. */
+object_type entry_type(const kv_entry *entry);
+object_encoding entry_encoding(const kv_entry *entry);
+const char *entry_key(const kv_entry *entry, size_t *len);
+/* A string entry's bytes; int-encoded values are rendered into scratch. */
+const char *entry_string(const kv_entry *entry, char scratch[32], size_t *len);
+/* Nonzero and *value set when a string entry holds a canonical int64. */
+int entry_string_integer(const kv_entry *entry, int64_t *value);
+void *entry_object(const kv_entry *entry);
+/* Replaces the pointer held by a non-string entry (e.g. after an encoding
+ * conversion); the caller frees the old structure. */
+void entry_set_object(kv_entry *entry, object_encoding encoding, void *value);
+/* Absolute deadline in ms, or -1. */
+int64_t entry_expire(const kv_entry *entry);
+/* Seconds since the entry was last read or written. */
+uint32_t entry_access_clock(const kv_entry *entry);
+/* Bytes of the entry allocation itself (the value's own structure excluded). */
+size_t entry_allocation_size(const kv_entry *entry);
+
+/* The access clock (seconds, wrapping) used for OBJECT IDLETIME. */
+uint32_t keyspace_access_clock_now(const keyspace *ks);
+
+#endif

@@ -1,0 +1,852 @@
+/* The keyspace: databases of kv_entry records in sharded hash tables, with
+ * TTL timers in one timing wheel per database.
+ *
+ * Entry layout (one allocation):
+ *   struct kv_entry            24 bytes: chain link, access clock, type,
+ *                              encoding, flags, value (int64 / pointer /
+ *                              embedded length)
+ *   wheel_timer                24 bytes, only when the key has a TTL; its
+ *                              deadline is the key's expiry time
+ *   key length                 1 byte, or 4 when ENTRY_LONG_KEY
+ *   key bytes
+ *   embedded string bytes      only for ENCODING_EMBSTR
+ * Keeping the timer inside the entry means a TTL costs no extra allocation and
+ * no second index; the price is that adding or removing a TTL reallocates the
+ * entry, which hashtable_replace and wheel_relocate make O(1). */
+#include "rivet/keyspace.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "rivet/hash.h"
+#include "rivet/hashtable.h"
+#include "rivet/memory.h"
+#include "rivet/number.h"
+#include "rivet/wheel.h"
+
+enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2 };
+
+struct kv_entry {
+    hashtable_node link;
+    uint32_t access;
+    uint8_t type;
+    uint8_t encoding;
+    uint8_t flags;
+    uint8_t spare;
+    union {
+        int64_t integer;
+        void *pointer;
+        uint64_t embedded_len;
+    } value;
+};
+
+struct database {
+    keyspace *ks;
+    int id;
+    size_t expires;
+    hashtable *shards[KEYSPACE_SHARDS];
+    wheel *timers;
+};
+
+struct keyspace {
+    database *databases;
+    int database_count;
+    int64_t now_ms;
+    int64_t start_ms;
+    int expire_next_db;
+    keyspace_stats stats;
+    object_methods methods[OBJECT_TYPE_COUNT];
+    keyspace_modified_fn modified_hook;
+    void *modified_ctx;
+};
+
+/* ---------- entry layout ---------- */
+
+static size_t timer_size(uint8_t flags)
+{
+    return (flags & ENTRY_TTL) ? sizeof(wheel_timer) : 0;
+}
+
+static wheel_timer *entry_timer(kv_entry *e)
+{
+    return (wheel_timer *)(e + 1);
+}
+
+static kv_entry *entry_from_timer(wheel_timer *t)
+{
+    return (kv_entry *)t - 1;
+}
+
+static unsigned char *entry_tail(const kv_entry *e)
+{
+    return (unsigned char *)(e + 1) + timer_size(e->flags);
+}
+
+static size_t key_length(const kv_entry *e)
+{
+    const unsigned char *tail = entry_tail(e);
+    if (e->flags & ENTRY_LONG_KEY) {
+        uint32_t len;
+        memcpy(&len, tail, 4);
+        return len;
+    }
+    return tail[0];
+}
+
+static const char *key_bytes(const kv_entry *e)
+{
+    return (const char *)entry_tail(e) + ((e->flags & ENTRY_LONG_KEY) ? 4 : 1);
+}
+
+static char *embedded_bytes(const kv_entry *e)
+{
+    return (char *)key_bytes(e) + key_length(e);
+}
+
+static size_t entry_size(size_t key_len, bool ttl, size_t embedded_len)
+{
+    return sizeof(kv_entry) + (ttl ? sizeof(wheel_timer) : 0) + (key_len < 256 ? 1 : 4) + key_len +
+           embedded_len;
+}
+
+/* Allocates an entry holding the key; value fields are the caller's. */
+static kv_entry *entry_build(const char *key, size_t key_len, bool ttl, size_t embedded_len)
+{
+    kv_entry *e = mem_alloc(entry_size(key_len, ttl, embedded_len));
+    e->link.next = NULL;
+    e->access = 0;
+    e->type = OBJECT_STRING;
+    e->encoding = ENCODING_INT;
+    e->flags = (uint8_t)((ttl ? ENTRY_TTL : 0) | (key_len < 256 ? 0 : ENTRY_LONG_KEY));
+    e->spare = 0;
+    e->value.integer = 0;
+    if (ttl)
+        wheel_timer_init(entry_timer(e));
+    unsigned char *tail = entry_tail(e);
+    if (key_len < 256) {
+        tail[0] = (unsigned char)key_len;
+        tail++;
+    } else {
+        uint32_t len = (uint32_t)key_len;
+        memcpy(tail, &len, 4);
+        tail += 4;
+    }
+    memcpy(tail, key, key_len);
+    return e;
+}
+
+static uint64_t entry_hash(const hashtable_node *node)
+{
+    const kv_entry *e = (const kv_entry *)node;
+    return hash_bytes(key_bytes(e), key_length(e));
+}
+
+static int entry_has_key(const hashtable_node *node, const void *key, size_t key_len)
+{
+    const kv_entry *e = (const kv_entry *)node;
+    return key_length(e) == key_len && memcmp(key_bytes(e), key, key_len) == 0;
+}
+
+static const hashtable_type entry_table_type = {entry_hash, entry_has_key};
+
+/* ---------- values ---------- */
+
+static void free_value(keyspace *ks, kv_entry *e)
+{
+    if (e->type == OBJECT_STRING) {
+        if (e->encoding == ENCODING_RAW) {
+            buffer_release(e->value.pointer);
+            mem_free(e->value.pointer);
+        }
+        return;
+    }
+    const object_methods *m = &ks->methods[e->type];
+    if (m->free_value)
+        m->free_value(e->value.pointer, (object_encoding)e->encoding);
+}
+
+static object_encoding string_encoding(const char *value, size_t len, int64_t *integer)
+{
+    if (len <= 20 && number_parse_int64(value, len, integer))
+        return ENCODING_INT;
+    return len <= OBJECT_EMBSTR_MAX ? ENCODING_EMBSTR : ENCODING_RAW;
+}
+
+static buffer *raw_string_create(const char *value, size_t len)
+{
+    buffer *b = mem_alloc(sizeof(*b));
+    buffer_init(b);
+    buffer_append(b, value, len);
+    return b;
+}
+
+/* ---------- databases ---------- */
+
+keyspace *keyspace_create(int database_count, int64_t now_ms)
+{
+    keyspace *ks = mem_calloc(sizeof(*ks));
+    ks->database_count = database_count;
+    ks->databases = mem_calloc(sizeof(database) * (size_t)database_count);
+    ks->now_ms = now_ms;
+    ks->start_ms = now_ms;
+    for (int i = 0; i < database_count; i++) {
+        ks->databases[i].ks = ks;
+        ks->databases[i].id = i;
+        ks->databases[i].timers = wheel_create(now_ms);
+    }
+    return ks;
+}
+
+static keyspace *freeing_keyspace; /* free callbacks have no context argument */
+
+static void free_entry_node(hashtable_node *node)
+{
+    kv_entry *e = (kv_entry *)node;
+    free_value(freeing_keyspace, e);
+    mem_free(e);
+}
+
+static void database_clear(database *db)
+{
+    freeing_keyspace = db->ks;
+    for (int s = 0; s < KEYSPACE_SHARDS; s++) {
+        if (db->shards[s]) {
+            hashtable_destroy(db->shards[s], free_entry_node);
+            db->shards[s] = NULL;
+        }
+    }
+    freeing_keyspace = NULL;
+    /* Timers lived inside the entries just freed: start a fresh wheel. */
+    wheel_destroy(db->timers);
+    db->timers = wheel_create(db->ks->now_ms);
+    db->expires = 0;
+}
+
+void keyspace_destroy(keyspace *ks)
+{
+    if (ks == NULL)
+        return;
+    for (int i = 0; i < ks->database_count; i++) {
+        database_clear(&ks->databases[i]);
+        wheel_destroy(ks->databases[i].timers);
+    }
+    mem_free(ks->databases);
+    mem_free(ks);
+}
+
+void keyspace_register_type(keyspace *ks, object_type type, const object_methods *methods)
+{
+    ks->methods[type] = *methods;
+}
+
+void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx)
+{
+    ks->modified_hook = hook;
+    ks->modified_ctx = ctx;
+}
+
+void keyspace_set_time(keyspace *ks, int64_t now_ms)
+{
+    ks->now_ms = now_ms;
+}
+
+int64_t keyspace_time(const keyspace *ks)
+{
+    return ks->now_ms;
+}
+
+keyspace_stats *keyspace_get_stats(keyspace *ks)
+{
+    return &ks->stats;
+}
+
+int keyspace_database_count(const keyspace *ks)
+{
+    return ks->database_count;
+}
+
+database *keyspace_database(keyspace *ks, int index)
+{
+    return &ks->databases[index];
+}
+
+int database_id(const database *db)
+{
+    return db->id;
+}
+
+void keyspace_swap_databases(keyspace *ks, int a, int b)
+{
+    database tmp = ks->databases[a];
+    ks->databases[a] = ks->databases[b];
+    ks->databases[b] = tmp;
+    ks->databases[a].id = a;
+    ks->databases[b].id = b;
+}
+
+uint32_t keyspace_access_clock_now(const keyspace *ks)
+{
+    return (uint32_t)(ks->now_ms / 1000);
+}
+
+/* ---------- lookup ---------- */
+
+static hashtable *shard_for(database *db, uint64_t hash, bool create)
+{
+    unsigned index = (unsigned)(hash >> (64 - KEYSPACE_SHARD_BITS));
+    if (db->shards[index] == NULL && create)
+        db->shards[index] = hashtable_create(&entry_table_type);
+    return db->shards[index];
+}
+
+static kv_entry *find(database *db, uint64_t hash, const char *key, size_t key_len)
+{
+    hashtable *t = shard_for(db, hash, false);
+    return t ? (kv_entry *)hashtable_find(t, hash, key, key_len) : NULL;
+}
+
+/* Unlinks e from its table and wheel and frees it with its value. */
+static void delete_entry(database *db, kv_entry *e, uint64_t hash)
+{
+    hashtable_remove(shard_for(db, hash, false), hash, key_bytes(e), key_length(e));
+    if (e->flags & ENTRY_TTL) {
+        if (wheel_timer_is_scheduled(entry_timer(e)))
+            wheel_cancel(db->timers, entry_timer(e));
+        db->expires--;
+    }
+    free_value(db->ks, e);
+    mem_free(e);
+}
+
+static bool entry_is_expired(const kv_entry *e, int64_t now_ms)
+{
+    return (e->flags & ENTRY_TTL) && now_ms >= ((const wheel_timer *)(e + 1))->deadline;
+}
+
+/* Deletes e as an expiry: counts it and announces the "expired" event. The
+ * key is copied first because the announcement happens after the free. */
+static void expire_entry(database *db, kv_entry *e, uint64_t hash)
+{
+    char small[128];
+    size_t len = key_length(e);
+    char *key = len <= sizeof(small) ? small : mem_alloc(len);
+    memcpy(key, key_bytes(e), len);
+    delete_entry(db, e, hash);
+    db->ks->stats.expired_keys++;
+    keyspace_signal_modified(db, key, len, "expired", EVENT_EXPIRED);
+    if (key != small)
+        mem_free(key);
+}
+
+kv_entry *keyspace_lookup_raw(database *db, const char *key, size_t key_len)
+{
+    return find(db, hash_bytes(key, key_len), key, key_len);
+}
+
+static kv_entry *lookup_live(database *db, const char *key, size_t key_len)
+{
+    uint64_t hash = hash_bytes(key, key_len);
+    kv_entry *e = find(db, hash, key, key_len);
+    if (e && entry_is_expired(e, db->ks->now_ms)) {
+        expire_entry(db, e, hash);
+        return NULL;
+    }
+    return e;
+}
+
+kv_entry *keyspace_lookup(database *db, const char *key, size_t key_len)
+{
+    kv_entry *e = lookup_live(db, key, key_len);
+    if (e)
+        e->access = keyspace_access_clock_now(db->ks); /* writes count as access */
+    return e;
+}
+
+kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, int no_touch)
+{
+    kv_entry *e = lookup_live(db, key, key_len);
+    if (e == NULL) {
+        db->ks->stats.misses++;
+        return NULL;
+    }
+    db->ks->stats.hits++;
+    if (!no_touch)
+        e->access = keyspace_access_clock_now(db->ks);
+    return e;
+}
+
+/* ---------- writes ---------- */
+
+/* Builds a copy of e under (key, key_len) with or without the TTL slot; the
+ * value (pointer or embedded bytes) is carried over, not duplicated. */
+static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, bool ttl)
+{
+    size_t embedded = e->encoding == ENCODING_EMBSTR ? e->value.embedded_len : 0;
+    kv_entry *n = entry_build(key, key_len, ttl, embedded);
+    n->access = e->access;
+    n->type = e->type;
+    n->encoding = e->encoding;
+    n->value = e->value;
+    if (embedded)
+        memcpy(embedded_bytes(n), embedded_bytes(e), embedded);
+    return n;
+}
+
+static void schedule_expiry(database *db, kv_entry *e, int64_t deadline_ms)
+{
+    /* Expired means now > deadline (as Redis judges it), so the timer is
+     * due one millisecond after the deadline; the timer's deadline is the
+     * key's plus one everywhere in this file. */
+    wheel_schedule(db->timers, entry_timer(e),
+                   deadline_ms == INT64_MAX ? INT64_MAX : deadline_ms + 1);
+}
+
+/* Stores a freshly built value entry `n` for its key, replacing `old` (if
+ * any) and carrying old's TTL over when keep_ttl. */
+static kv_entry *install(database *db, uint64_t hash, kv_entry *old, kv_entry *n)
+{
+    n->access = keyspace_access_clock_now(db->ks);
+    if (old == NULL) {
+        hashtable_insert(shard_for(db, hash, true), hash, &n->link);
+        if (n->flags & ENTRY_TTL)
+            db->expires++;
+        return n;
+    }
+    n->link.next = old->link.next;
+    hashtable_replace(shard_for(db, hash, false), hash, &old->link, &n->link);
+    if (old->flags & ENTRY_TTL) {
+        if (n->flags & ENTRY_TTL) {
+            memcpy(entry_timer(n), entry_timer(old), sizeof(wheel_timer));
+            wheel_relocate(db->timers, entry_timer(old), entry_timer(n));
+        } else {
+            wheel_cancel(db->timers, entry_timer(old));
+            db->expires--;
+        }
+    }
+    free_value(db->ks, old);
+    mem_free(old);
+    return n;
+}
+
+kv_entry *keyspace_set_string(database *db, const char *key, size_t key_len, const char *value,
+                              size_t value_len, int keep_ttl)
+{
+    uint64_t hash = hash_bytes(key, key_len);
+    kv_entry *old = find(db, hash, key, key_len);
+    if (old && entry_is_expired(old, db->ks->now_ms)) {
+        expire_entry(db, old, hash);
+        old = NULL;
+    }
+    bool ttl = keep_ttl && old && (old->flags & ENTRY_TTL);
+    int64_t integer = 0;
+    object_encoding encoding = string_encoding(value, value_len, &integer);
+    size_t embedded = encoding == ENCODING_EMBSTR ? value_len : 0;
+
+    /* Overwriting a string with one that fits the same block (the common
+     * SET-over-SET case) reuses the entry: no allocation, no relinking. */
+    if (old && old->type == OBJECT_STRING && ttl == (bool)(old->flags & ENTRY_TTL) &&
+        entry_size(key_len, ttl, embedded) <= mem_block_size(old)) {
+        free_value(db->ks, old);
+        old->encoding = (uint8_t)encoding;
+        if (encoding == ENCODING_INT)
+            old->value.integer = integer;
+        else if (encoding == ENCODING_EMBSTR) {
+            old->value.embedded_len = value_len;
+            memcpy(embedded_bytes(old), value, value_len);
+        } else
+            old->value.pointer = raw_string_create(value, value_len);
+        old->access = keyspace_access_clock_now(db->ks);
+        return old;
+    }
+
+    kv_entry *n = entry_build(key, key_len, ttl, embedded);
+    n->encoding = (uint8_t)encoding;
+    if (encoding == ENCODING_INT)
+        n->value.integer = integer;
+    else if (encoding == ENCODING_EMBSTR) {
+        n->value.embedded_len = value_len;
+        memcpy(embedded_bytes(n), value, value_len);
+    } else
+        n->value.pointer = raw_string_create(value, value_len);
+    return install(db, hash, old, n);
+}
+
+kv_entry *keyspace_set_integer(database *db, const char *key, size_t key_len, int64_t value,
+                               int keep_ttl)
+{
+    char digits[24];
+    size_t len = number_format_int64(digits, value);
+    return keyspace_set_string(db, key, key_len, digits, len, keep_ttl);
+}
+
+kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, object_type type,
+                              object_encoding encoding, void *value, int keep_ttl)
+{
+    uint64_t hash = hash_bytes(key, key_len);
+    kv_entry *old = find(db, hash, key, key_len);
+    if (old && entry_is_expired(old, db->ks->now_ms)) {
+        expire_entry(db, old, hash);
+        old = NULL;
+    }
+    bool ttl = keep_ttl && old && (old->flags & ENTRY_TTL);
+    kv_entry *n = entry_build(key, key_len, ttl, 0);
+    n->type = (uint8_t)type;
+    n->encoding = (uint8_t)encoding;
+    n->value.pointer = value;
+    return install(db, hash, old, n);
+}
+
+void keyspace_update_integer(kv_entry *entry, int64_t value)
+{
+    entry->value.integer = value;
+}
+
+buffer *keyspace_string_for_update(database *db, kv_entry **entry)
+{
+    kv_entry *e = *entry;
+    if (e->encoding == ENCODING_RAW)
+        return e->value.pointer;
+    char scratch[32];
+    size_t len;
+    const char *bytes = entry_string(e, scratch, &len);
+    buffer *b = raw_string_create(bytes, len);
+    if (e->encoding == ENCODING_EMBSTR) {
+        /* Shrink the entry: the bytes no longer live inside it. */
+        size_t key_len = key_length(e);
+        kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, e->flags & ENTRY_TTL);
+        n->encoding = ENCODING_RAW;
+        n->value.pointer = b;
+        uint64_t hash = hash_bytes(key_bytes(e), key_len);
+        n->link.next = e->link.next;
+        hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+        if (e->flags & ENTRY_TTL) {
+            memcpy(entry_timer(n), entry_timer(e), sizeof(wheel_timer));
+            wheel_relocate(db->timers, entry_timer(e), entry_timer(n));
+        }
+        mem_free(e);
+        *entry = n;
+        return b;
+    }
+    e->encoding = ENCODING_RAW;
+    e->value.pointer = b;
+    return b;
+}
+
+int keyspace_delete(database *db, const char *key, size_t key_len)
+{
+    uint64_t hash = hash_bytes(key, key_len);
+    kv_entry *e = find(db, hash, key, key_len);
+    if (e == NULL)
+        return 0;
+    if (entry_is_expired(e, db->ks->now_ms)) {
+        expire_entry(db, e, hash);
+        return 0;
+    }
+    delete_entry(db, e, hash);
+    return 1;
+}
+
+/* Takes e out of db without freeing its value; reports its TTL. */
+static bool detach(database *db, kv_entry *e, uint64_t hash, int64_t *deadline)
+{
+    hashtable_remove(shard_for(db, hash, false), hash, key_bytes(e), key_length(e));
+    if (!(e->flags & ENTRY_TTL))
+        return false;
+    *deadline = entry_expire(e);
+    if (wheel_timer_is_scheduled(entry_timer(e)))
+        wheel_cancel(db->timers, entry_timer(e));
+    db->expires--;
+    return true;
+}
+
+kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database *dst,
+                        const char *new_key, size_t new_key_len)
+{
+    uint64_t hash = hash_bytes(key, key_len);
+    kv_entry *e = find(src, hash, key, key_len);
+    if (e == NULL)
+        return NULL;
+    int64_t deadline = 0;
+    bool ttl = detach(src, e, hash, &deadline);
+    kv_entry *n = entry_rebuild(e, new_key, new_key_len, ttl);
+    mem_free(e);
+    uint64_t new_hash = hash_bytes(new_key, new_key_len);
+    hashtable_insert(shard_for(dst, new_hash, true), new_hash, &n->link);
+    if (ttl) {
+        schedule_expiry(dst, n, deadline);
+        dst->expires++;
+    }
+    return n;
+}
+
+kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *new_key,
+                        size_t new_key_len)
+{
+    (void)src;
+    bool ttl = (e->flags & ENTRY_TTL) != 0;
+    kv_entry *n = entry_rebuild(e, new_key, new_key_len, ttl);
+    if (e->type == OBJECT_STRING) {
+        if (e->encoding == ENCODING_RAW) {
+            buffer *b = e->value.pointer;
+            n->value.pointer = raw_string_create(b->data, b->len);
+        }
+    } else {
+        n->value.pointer =
+            dst->ks->methods[e->type].copy_value(e->value.pointer, (object_encoding)e->encoding);
+    }
+    uint64_t hash = hash_bytes(new_key, new_key_len);
+    hashtable_insert(shard_for(dst, hash, true), hash, &n->link);
+    if (ttl) {
+        schedule_expiry(dst, n, entry_expire(e));
+        dst->expires++;
+    }
+    return n;
+}
+
+kv_entry *keyspace_set_expire(database *db, kv_entry *e, int64_t deadline_ms)
+{
+    bool has = (e->flags & ENTRY_TTL) != 0;
+    if (has && deadline_ms >= 0) {
+        schedule_expiry(db, e, deadline_ms);
+        return e;
+    }
+    if (!has && deadline_ms < 0)
+        return e;
+    size_t key_len = key_length(e);
+    uint64_t hash = hash_bytes(key_bytes(e), key_len);
+    kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, deadline_ms >= 0);
+    n->link.next = e->link.next;
+    hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+    if (has) {
+        if (wheel_timer_is_scheduled(entry_timer(e)))
+            wheel_cancel(db->timers, entry_timer(e));
+        db->expires--;
+    } else {
+        schedule_expiry(db, n, deadline_ms);
+        db->expires++;
+    }
+    mem_free(e);
+    return n;
+}
+
+void keyspace_signal_modified(database *db, const char *key, size_t key_len, const char *event,
+                              int type_class)
+{
+    keyspace *ks = db->ks;
+    ks->stats.dirty++;
+    if (ks->modified_hook)
+        ks->modified_hook(ks->modified_ctx, db, key, key_len, event, type_class);
+}
+
+/* ---------- whole database ---------- */
+
+size_t keyspace_size(const database *db)
+{
+    size_t total = 0;
+    for (int s = 0; s < KEYSPACE_SHARDS; s++)
+        if (db->shards[s])
+            total += hashtable_size(db->shards[s]);
+    return total;
+}
+
+size_t keyspace_expires_count(const database *db)
+{
+    return db->expires;
+}
+
+void keyspace_flush(database *db)
+{
+    database_clear(db);
+}
+
+typedef struct visit_adapter {
+    keyspace_visit_fn visit;
+    void *ctx;
+} visit_adapter;
+
+static void adapt_visit(void *ctx, hashtable_node *node)
+{
+    visit_adapter *a = ctx;
+    a->visit(a->ctx, (kv_entry *)node);
+}
+
+uint64_t keyspace_scan(database *db, uint64_t cursor, keyspace_visit_fn visit, void *ctx)
+{
+    /* Cursor = (cursor inside the shard << SHARD_BITS) | shard index. */
+    unsigned shard = (unsigned)(cursor & (KEYSPACE_SHARDS - 1));
+    uint64_t inner = cursor >> KEYSPACE_SHARD_BITS;
+    visit_adapter a = {visit, ctx};
+    while (shard < KEYSPACE_SHARDS) {
+        hashtable *t = db->shards[shard];
+        if (t != NULL && hashtable_size(t) > 0) {
+            inner = hashtable_scan(t, inner, adapt_visit, &a);
+            if (inner != 0)
+                return (inner << KEYSPACE_SHARD_BITS) | shard;
+            return shard + 1 < KEYSPACE_SHARDS ? (uint64_t)(shard + 1) : 0;
+        }
+        shard++;
+        inner = 0;
+    }
+    return 0;
+}
+
+void keyspace_for_each(database *db, keyspace_visit_fn visit, void *ctx)
+{
+    for (int s = 0; s < KEYSPACE_SHARDS; s++) {
+        if (db->shards[s] == NULL)
+            continue;
+        hashtable_iterator it;
+        hashtable_iterator_init(&it, db->shards[s]);
+        hashtable_node *node;
+        while ((node = hashtable_iterator_next(&it)) != NULL)
+            visit(ctx, (kv_entry *)node);
+        hashtable_iterator_release(&it);
+    }
+}
+
+kv_entry *keyspace_random(database *db, uint64_t random)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        size_t total = keyspace_size(db);
+        if (total == 0)
+            return NULL;
+        size_t pick = (size_t)(random % total);
+        int s = 0;
+        for (; s < KEYSPACE_SHARDS; s++) {
+            size_t n = db->shards[s] ? hashtable_size(db->shards[s]) : 0;
+            if (pick < n)
+                break;
+            pick -= n;
+        }
+        kv_entry *e = (kv_entry *)hashtable_random(db->shards[s], random * 0x9E3779B97F4A7C15ull);
+        if (e && entry_is_expired(e, db->ks->now_ms)) {
+            expire_entry(db, e, entry_hash(&e->link));
+            random = random * 6364136223846793005ull + 1442695040888963407ull;
+            continue;
+        }
+        return e;
+    }
+    return NULL;
+}
+
+/* Due entries are collected first and deleted after wheel_advance returns, so
+ * the wheel never sees a timer freed under it. */
+typedef struct expiry_batch {
+    kv_entry **entries;
+    size_t count;
+} expiry_batch;
+
+static void collect_due(void *ctx, wheel_timer *timer)
+{
+    expiry_batch *batch = ctx;
+    batch->entries[batch->count++] = entry_from_timer(timer);
+}
+
+size_t keyspace_active_expire(keyspace *ks, size_t budget)
+{
+    size_t done = 0;
+    kv_entry *small[256];
+    for (int visited = 0; visited < ks->database_count && done < budget; visited++) {
+        database *db = &ks->databases[ks->expire_next_db];
+        ks->expire_next_db = (ks->expire_next_db + 1) % ks->database_count;
+        if (db->expires == 0)
+            continue;
+        while (done < budget) {
+            size_t slice = budget - done < 256 ? budget - done : 256;
+            expiry_batch batch = {small, 0};
+            wheel_advance(db->timers, ks->now_ms, slice, collect_due, &batch);
+            for (size_t i = 0; i < batch.count; i++) {
+                kv_entry *e = batch.entries[i];
+                expire_entry(db, e, entry_hash(&e->link));
+            }
+            done += batch.count;
+            if (batch.count < slice)
+                break;
+        }
+    }
+    return done;
+}
+
+void keyspace_rehash_step(keyspace *ks, int steps)
+{
+    for (int i = 0; i < ks->database_count; i++)
+        for (int s = 0; s < KEYSPACE_SHARDS; s++)
+            if (ks->databases[i].shards[s] && hashtable_is_rehashing(ks->databases[i].shards[s]))
+                hashtable_rehash_step(ks->databases[i].shards[s], steps);
+}
+
+/* ---------- accessors ---------- */
+
+object_type entry_type(const kv_entry *entry)
+{
+    return (object_type)entry->type;
+}
+
+object_encoding entry_encoding(const kv_entry *entry)
+{
+    return (object_encoding)entry->encoding;
+}
+
+const char *entry_key(const kv_entry *entry, size_t *len)
+{
+    *len = key_length(entry);
+    return key_bytes(entry);
+}
+
+const char *entry_string(const kv_entry *entry, char scratch[32], size_t *len)
+{
+    switch (entry->encoding) {
+    case ENCODING_INT:
+        *len = number_format_int64(scratch, entry->value.integer);
+        return scratch;
+    case ENCODING_EMBSTR:
+        *len = entry->value.embedded_len;
+        return embedded_bytes(entry);
+    default: {
+        const buffer *b = entry->value.pointer;
+        *len = b->len;
+        return b->data ? b->data : "";
+    }
+    }
+}
+
+int entry_string_integer(const kv_entry *entry, int64_t *value)
+{
+    if (entry->encoding == ENCODING_INT) {
+        *value = entry->value.integer;
+        return 1;
+    }
+    char scratch[32];
+    size_t len;
+    const char *s = entry_string(entry, scratch, &len);
+    return number_parse_int64(s, len, value);
+}
+
+void *entry_object(const kv_entry *entry)
+{
+    return entry->value.pointer;
+}
+
+void entry_set_object(kv_entry *entry, object_encoding encoding, void *value)
+{
+    entry->encoding = (uint8_t)encoding;
+    entry->value.pointer = value;
+}
+
+int64_t entry_expire(const kv_entry *entry)
+{
+    if (!(entry->flags & ENTRY_TTL))
+        return -1;
+    int64_t due = ((const wheel_timer *)(entry + 1))->deadline;
+    return due == INT64_MAX ? INT64_MAX : due - 1; /* saturated: see schedule_expiry */
+}
+
+uint32_t entry_access_clock(const kv_entry *entry)
+{
+    return entry->access;
+}
+
+size_t entry_allocation_size(const kv_entry *entry)
+{
+    return mem_block_size(entry);
+}
