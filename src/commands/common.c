@@ -1,0 +1,49 @@
+/* Small helpers shared by command handlers. */
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+#include "rivet/number.h"
+#include "rivet/server.h"
+
+int argument_int64_or(client *c, int i, int64_t *out, const char *error)
+{
+    if (number_parse_int64(c->argv[i], c->argv_len[i], out))
+        return 1;
+    reply_error(&c->reply, error);
+    return 0;
+}
+
+int argument_int64(client *c, int i, int64_t *out)
+{
+    return argument_int64_or(c, i, out, ERR_NOT_INTEGER);
+}
+
+int argument_is(const client *c, int i, const char *literal)
+{
+    size_t n = strlen(literal);
+    return c->argv_len[i] == n && strncasecmp(c->argv[i], literal, n) == 0;
+}
+
+void reply_help(client *c, const char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n])
+        n++;
+    reply_array(&c->reply, n);
+    for (size_t i = 0; i < n; i++)
+        reply_status(&c->reply, lines[i]);
+}
+
+kv_entry *lookup_read_typed(client *c, const char *key, size_t len, object_type type,
+                            int *wrong_type)
+{
+    kv_entry *e = keyspace_lookup_read(c->db, key, len, c->flags & CLIENT_NO_TOUCH);
+    *wrong_type = 0;
+    if (e && entry_type(e) != type) {
+        reply_error(&c->reply, ERR_WRONGTYPE);
+        *wrong_type = 1;
+        return NULL;
+    }
+    return e;
+}

@@ -1,0 +1,191 @@
+/* Dispatch: from a parsed argv to a handler call, with the checks Redis makes
+ * before running anything (unknown command, arity, authentication, protected
+ * commands) and the bookkeeping after (stats, slow log, error counts, CLIENT
+ * REPLY modes). Error texts here are the ones clients match on. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "rivet/errorstats.h"
+#include "rivet/net.h"
+#include "rivet/server.h"
+#include "rivet/slowlog.h"
+
+/* Reject replies count as errors in INFO errorstats and rejected_calls. */
+static void reject_len(client *c, const command *cmd, const char *error, size_t len)
+{
+    reply_error_len(&c->reply, error, len);
+    errorstats_count(server.errorstats, error);
+    if (cmd)
+        cmd->stats->rejected_calls++;
+}
+
+static void reject(client *c, const command *cmd, const char *error)
+{
+    reject_len(c, cmd, error, strlen(error));
+}
+
+/* Redis formats these names with "%.*s", which stops at a NUL byte; the
+ * same cut keeps our error text identical for binary garbage. */
+static size_t printable_length(const char *s, size_t len, size_t max)
+{
+    const char *nul = memchr(s, '\0', len);
+    if (nul)
+        len = (size_t)(nul - s);
+    return len < max ? len : max;
+}
+
+static void reply_unknown_command(client *c)
+{
+    /* Redis quotes arguments while the quoted list is under 128 bytes,
+     * each cut to what is left of that budget. */
+    buffer args;
+    buffer_init(&args);
+    for (int i = 1; i < c->argc && args.len < 128; i++) {
+        size_t room = 128 - args.len;
+        buffer_append_char(&args, '\'');
+        buffer_append(&args, c->argv[i], printable_length(c->argv[i], c->argv_len[i], room));
+        buffer_append(&args, "' ", 2);
+    }
+    buffer text;
+    buffer_init(&text);
+    buffer_append_cstr(&text, "ERR unknown command '");
+    buffer_append(&text, c->argv[0], printable_length(c->argv[0], c->argv_len[0], 128));
+    buffer_append_cstr(&text, "', with args beginning with: ");
+    if (args.len)
+        buffer_append(&text, args.data, args.len);
+    reject_len(c, NULL, text.data, text.len);
+    buffer_release(&text);
+    buffer_release(&args);
+}
+
+static void reply_unknown_subcommand(client *c, const command *parent)
+{
+    char upper[64];
+    size_t n = 0;
+    for (; parent->name[n] && n < sizeof(upper) - 1; n++)
+        upper[n] =
+            (char)(parent->name[n] >= 'a' && parent->name[n] <= 'z' ? parent->name[n] - 'a' + 'A'
+                                                                    : parent->name[n]);
+    upper[n] = '\0';
+    buffer text;
+    buffer_init(&text);
+    buffer_append_cstr(&text, "ERR unknown subcommand '");
+    buffer_append(&text, c->argv[1], printable_length(c->argv[1], c->argv_len[1], 128));
+    buffer_appendf(&text, "'. Try %s HELP.", upper);
+    reject_len(c, parent, text.data, text.len);
+    buffer_release(&text);
+}
+
+static int arity_ok(const command *cmd, int argc)
+{
+    return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
+}
+
+static int debug_allowed(const client *c)
+{
+    switch (server.config.enable_debug_command) {
+    case DEBUG_COMMAND_YES:
+        return 1;
+    case DEBUG_COMMAND_LOCAL:
+        return (c->flags & CLIENT_UNIX_SOCKET) || strncmp(c->address, "127.", 4) == 0 ||
+               strncmp(c->address, "::1:", 4) == 0;
+    default:
+        return 0;
+    }
+}
+
+static const command *resolve(client *c)
+{
+    const command *cmd = command_lookup(c->argv[0], c->argv_len[0]);
+    if (cmd == NULL) {
+        reply_unknown_command(c);
+        return NULL;
+    }
+    if (cmd->subcommands) {
+        if (c->argc < 2 && cmd->handler)
+            return cmd; /* COMMAND alone is a command of its own */
+        if (c->argc < 2) {
+            char text[160];
+            snprintf(text, sizeof(text), "ERR wrong number of arguments for '%s' command",
+                     cmd->name);
+            reject(c, cmd, text);
+            return NULL;
+        }
+        const command *sub = command_lookup_sub(cmd, c->argv[1], c->argv_len[1]);
+        if (sub == NULL) {
+            reply_unknown_subcommand(c, cmd);
+            return NULL;
+        }
+        cmd = sub;
+    }
+    if (!arity_ok(cmd, c->argc)) {
+        char name[96], text[192];
+        snprintf(text, sizeof(text), "ERR wrong number of arguments for '%s' command",
+                 command_full_name(cmd, name, sizeof(name)));
+        reject(c, cmd, text);
+        return NULL;
+    }
+    return cmd;
+}
+
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void server_execute(client *c)
+{
+    /* CLIENT REPLY SKIP applies to the command after it. */
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+    size_t reply_start = c->reply.out.len;
+    const command *cmd = resolve(c);
+    if (cmd != NULL) {
+        if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+            reject(c, cmd, ERR_NOAUTH);
+        } else if ((cmd->flags & CMD_PROTECTED) && !debug_allowed(c)) {
+            char text[320];
+            snprintf(text, sizeof(text),
+                     "ERR %s command not allowed. If the enable-debug-command option is set to "
+                     "\"local\", you can run it from a local connection, otherwise you need to "
+                     "set this option in the configuration file, and then restart the server.",
+                     cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
+            reject(c, cmd, text);
+        } else {
+            c->command = cmd;
+            server_update_time();
+            keyspace_set_time(server.keyspace, server.now_ms);
+            int64_t start = monotonic_us();
+            cmd->handler(c);
+            int64_t duration = monotonic_us() - start;
+            cmd->stats->calls++;
+            cmd->stats->microseconds += (uint64_t)duration;
+            /* A reply that starts with '-' is an error: count it once here
+             * rather than in every handler. */
+            if (c->reply.out.len > reply_start && c->reply.out.data[reply_start] == '-') {
+                cmd->stats->failed_calls++;
+                errorstats_count(server.errorstats, c->reply.out.data + reply_start + 1);
+            }
+            if (!(cmd->flags & CMD_SKIP_SLOWLOG))
+                slowlog_record(server.slowlog, server.config.slowlog_log_slower_than,
+                               (size_t)server.config.slowlog_max_len, c->argc, c->argv, c->argv_len,
+                               duration, server.now_ms / 1000, c->address, c->name);
+            c->last_command = cmd;
+            c->command = NULL;
+        }
+    }
+    server.stats.commands_processed++;
+    c->commands_processed++;
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) {
+        c->reply.out.len = reply_start;
+        if (c->reply.out.data)
+            c->reply.out.data[reply_start] = '\0';
+        c->flags &= ~CLIENT_REPLY_SKIP;
+    }
+}

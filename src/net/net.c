@@ -1,0 +1,696 @@
+/* The libuv side of the server: one loop, TCP and unix listeners, one
+ * connection per client, the cron and expiry timers, and signal handling.
+ *
+ * Reading: libuv's alloc callback hands out the free tail of the client's
+ * query buffer, so bytes land where the parser reads them (no copy). After a
+ * read, every complete command in the buffer runs before anything is sent;
+ * then the replies of the whole batch go out in one write.
+ *
+ * Writing: replies accumulate in client->reply.out. A flush first tries a
+ * synchronous uv_try_write; whatever the socket does not take is handed to
+ * uv_write by swapping buffers (the in-flight buffer is never appended to),
+ * so new replies keep accumulating while the kernel drains the old ones. */
+#include "rivet/net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "rivet/memory.h"
+#include "rivet/resp_parse.h"
+#include "rivet/server.h"
+
+#define QUERY_READ_CHUNK    (16 * 1024)
+#define REPLY_KEEP_CAPACITY (64 * 1024)
+
+typedef struct connection {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } socket;
+    client *client;
+    buffer query;
+    size_t query_parsed; /* bytes of query already run as commands */
+    size_t read_hint;    /* bytes the parser says the pending bulk needs */
+    resp_parser parser;
+    buffer inflight; /* bytes handed to uv_write */
+    uv_write_t write_request;
+    int writing;
+    int closing;
+    int in_pending_list;
+    int64_t soft_limit_since_ms;
+    struct connection *prev, *next;  /* all connections */
+    struct connection *pending_next; /* flush / close queue */
+} connection;
+
+typedef struct listener {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } socket;
+    int is_unix;
+} listener;
+
+typedef struct net_state {
+    uv_loop_t loop;
+    listener listeners[CONFIG_MAX_BIND + 1];
+    int listener_count;
+    uv_timer_t cron_timer;
+    uv_timer_t expire_timer;
+    uv_prepare_t before_poll;
+    uv_signal_t sigterm, sigint;
+    connection *connections;
+    connection *pending; /* connections with replies to flush or to close */
+    int stopping;
+} net_state;
+
+static net_state *net(void)
+{
+    return server.net;
+}
+
+/* ---------- closing ---------- */
+
+static void on_closed(uv_handle_t *handle)
+{
+    connection *conn = handle->data;
+    resp_parser_release(&conn->parser);
+    buffer_release(&conn->query);
+    buffer_release(&conn->inflight);
+    client_destroy(conn->client);
+    mem_free(conn);
+}
+
+static void connection_close_now(connection *conn)
+{
+    if (conn->closing)
+        return;
+    conn->closing = 1;
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        net()->connections = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    server.connected_clients--;
+    uv_close(&conn->socket.handle, on_closed);
+}
+
+static void mark_pending(connection *conn)
+{
+    if (conn->in_pending_list || conn->closing)
+        return;
+    conn->in_pending_list = 1;
+    conn->pending_next = net()->pending;
+    net()->pending = conn;
+}
+
+void net_close_client(client *c)
+{
+    c->flags |= CLIENT_CLOSE_ASAP;
+    mark_pending(c->connection);
+}
+
+/* ---------- writing ---------- */
+
+static void flush_connection(connection *conn);
+
+static void on_written(uv_write_t *request, int status)
+{
+    connection *conn = request->data;
+    conn->writing = 0;
+    buffer_clear(&conn->inflight);
+    buffer_shrink(&conn->inflight, REPLY_KEEP_CAPACITY);
+    if (conn->closing)
+        return;
+    if (status < 0) {
+        connection_close_now(conn);
+        return;
+    }
+    flush_connection(conn);
+}
+
+static size_t output_pending(const connection *conn)
+{
+    return conn->client->reply.out.len + conn->inflight.len;
+}
+
+static void flush_connection(connection *conn)
+{
+    client *c = conn->client;
+    if (conn->closing || conn->writing)
+        return;
+    buffer *out = &c->reply.out;
+    if (out->len > 0) {
+        uv_buf_t piece = uv_buf_init(out->data, (unsigned)out->len);
+        int written = uv_try_write(&conn->socket.stream, &piece, 1);
+        if (written < 0 && written != UV_EAGAIN) {
+            connection_close_now(conn);
+            return;
+        }
+        if (written < 0)
+            written = 0;
+        server.stats.net_output_bytes += (uint64_t)written;
+        if ((size_t)written == out->len) {
+            buffer_clear(out);
+            buffer_shrink(out, REPLY_KEEP_CAPACITY);
+        } else {
+            /* Hand the rest to libuv and keep appending to a fresh buffer. */
+            buffer spare = conn->inflight;
+            conn->inflight = *out;
+            *out = spare;
+            buffer_clear(out);
+            uv_buf_t rest = uv_buf_init(conn->inflight.data + written,
+                                        (unsigned)(conn->inflight.len - (size_t)written));
+            server.stats.net_output_bytes += rest.len;
+            conn->write_request.data = conn;
+            if (uv_write(&conn->write_request, &conn->socket.stream, &rest, 1, on_written) != 0) {
+                connection_close_now(conn);
+                return;
+            }
+            conn->writing = 1;
+            return;
+        }
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
+        connection_close_now(conn);
+}
+
+void net_client_dirty(client *c)
+{
+    mark_pending(c->connection);
+}
+
+/* True when the client's queued output passed its class limits; then it is
+ * closed, as Redis does, so a reader that never reads cannot grow memory. */
+static int output_limit_reached(connection *conn)
+{
+    const output_buffer_limit *limit = &server.config.output_limits[OUTPUT_CLASS_NORMAL];
+    size_t pending = output_pending(conn);
+    if (limit->hard_bytes > 0 && pending >= (size_t)limit->hard_bytes)
+        return 1;
+    if (limit->soft_bytes > 0 && pending >= (size_t)limit->soft_bytes) {
+        if (conn->soft_limit_since_ms == 0)
+            conn->soft_limit_since_ms = server.now_ms;
+        else if (server.now_ms - conn->soft_limit_since_ms >= limit->soft_seconds * 1000)
+            return 1;
+    } else {
+        conn->soft_limit_since_ms = 0;
+    }
+    return 0;
+}
+
+static void check_output_limit(connection *conn)
+{
+    if (!output_limit_reached(conn))
+        return;
+    server_log(LOG_WARNING,
+               "Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
+               "buffer limits.",
+               (unsigned long long)conn->client->id, conn->client->address);
+    server.stats.client_output_limit_disconnections++;
+    conn->client->flags |= CLIENT_CLOSE_ASAP;
+}
+
+/* ---------- reading and running commands ---------- */
+
+static void set_client_argv(connection *conn, client *c)
+{
+    resp_parser *p = &conn->parser;
+    if (p->argc > c->argv_cap) {
+        c->argv_cap = p->argc;
+        c->argv = mem_realloc(c->argv, sizeof(*c->argv) * (size_t)c->argv_cap);
+        c->argv_len = mem_realloc(c->argv_len, sizeof(*c->argv_len) * (size_t)c->argv_cap);
+    }
+    c->argc = p->argc;
+    const char *base = conn->query.data + conn->query_parsed;
+    for (int i = 0; i < p->argc; i++)
+        c->argv[i] = resp_parse_arg(p, base, i, &c->argv_len[i]);
+}
+
+static void protocol_error(connection *conn, const char *error)
+{
+    client *c = conn->client;
+    buffer_append_cstr(&c->reply.out, "-ERR ");
+    buffer_append_cstr(&c->reply.out, error);
+    buffer_append(&c->reply.out, "\r\n", 2);
+    server_log(LOG_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s", error,
+               (unsigned long long)c->id, c->address);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static void process_input(connection *conn)
+{
+    client *c = conn->client;
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !conn->closing) {
+        size_t available = conn->query.len - conn->query_parsed;
+        if (available == 0)
+            break;
+        conn->parser.limits.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
+        conn->parser.limits.max_bulk_len = server.config.proto_max_bulk_len;
+        size_t consumed = 0, hint = 0;
+        resp_parse_status status = resp_parse(&conn->parser, conn->query.data + conn->query_parsed,
+                                              available, &consumed, &hint);
+        if (status == RESP_PARSE_INCOMPLETE) {
+            conn->read_hint = hint;
+            break;
+        }
+        if (status == RESP_PARSE_ERROR) {
+            protocol_error(conn, conn->parser.error);
+            break;
+        }
+        conn->read_hint = 0;
+        if (conn->parser.argc > 0) {
+            set_client_argv(conn, c);
+            c->last_interaction_ms = server.now_ms;
+            server_execute(c);
+            check_output_limit(conn);
+        }
+        conn->query_parsed += consumed;
+    }
+    /* Drop what ran; a partial command moves to the front. */
+    buffer_consume(&conn->query, conn->query_parsed);
+    conn->query_parsed = 0;
+    if (conn->query.len == 0)
+        buffer_shrink(&conn->query, QUERY_READ_CHUNK * 2);
+    c->query_buffer_bytes = conn->query.len;
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *out)
+{
+    connection *conn = handle->data;
+    size_t want = QUERY_READ_CHUNK;
+    /* A large bulk in progress: make room for all of it in one go, so it is
+     * read straight into place instead of through many small reads. */
+    if (conn->read_hint > want && conn->read_hint < ((size_t)1 << 30))
+        want = conn->read_hint;
+    buffer_reserve(&conn->query, want);
+    out->base = conn->query.data + conn->query.len;
+    out->len = conn->query.cap - conn->query.len - 1;
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    connection *conn = stream->data;
+    if (nread < 0) {
+        connection_close_now(conn);
+        return;
+    }
+    if (nread == 0)
+        return;
+    client *c = conn->client;
+    conn->query.len += (size_t)nread;
+    conn->query.data[conn->query.len] = '\0';
+    server.stats.net_input_bytes += (uint64_t)nread;
+    server_update_time();
+    if (server.config.client_query_buffer_limit > 0 &&
+        conn->query.len > (size_t)server.config.client_query_buffer_limit) {
+        server_log(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu",
+                   (unsigned long long)c->id);
+        server.stats.client_query_limit_disconnections++;
+        connection_close_now(conn);
+        return;
+    }
+    process_input(conn);
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        connection_close_now(conn);
+        return;
+    }
+    flush_connection(conn);
+}
+
+/* ---------- accepting ---------- */
+
+static void describe_peer(connection *conn, client *c, int is_unix)
+{
+    if (is_unix) {
+        snprintf(c->address, sizeof(c->address), "%s:0",
+                 server.config.unixsocket ? server.config.unixsocket : "");
+        snprintf(c->local_address, sizeof(c->local_address), "%s:0",
+                 server.config.unixsocket ? server.config.unixsocket : "");
+        c->flags |= CLIENT_UNIX_SOCKET;
+        return;
+    }
+    struct sockaddr_storage addr;
+    char ip[46]; /* INET6_ADDRSTRLEN: leaves room for ":port" in 64 bytes */
+    int len = sizeof(addr);
+    for (int local = 0; local < 2; local++) {
+        int rc = local ? uv_tcp_getsockname(&conn->socket.tcp, (struct sockaddr *)&addr, &len)
+                       : uv_tcp_getpeername(&conn->socket.tcp, (struct sockaddr *)&addr, &len);
+        char *target = local ? c->local_address : c->address;
+        size_t size = local ? sizeof(c->local_address) : sizeof(c->address);
+        if (rc != 0) {
+            snprintf(target, size, "?:0");
+            continue;
+        }
+        if (addr.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+            uv_ip6_name(a6, ip, sizeof(ip));
+            snprintf(target, size, "%s:%d", ip, ntohs(a6->sin6_port));
+        } else {
+            struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+            uv_ip4_name(a4, ip, sizeof(ip));
+            snprintf(target, size, "%s:%d", ip, ntohs(a4->sin_port));
+        }
+        len = sizeof(addr);
+    }
+}
+
+static int peer_is_local(const client *c)
+{
+    return (c->flags & CLIENT_UNIX_SOCKET) || strncmp(c->address, "127.", 4) == 0 ||
+           strncmp(c->address, "::1:", 4) == 0;
+}
+
+static void reject(connection *conn, const char *message)
+{
+    /* The message goes out with a best-effort synchronous write, then the
+     * socket closes; a rejected peer gets no further attention. */
+    uv_buf_t piece = uv_buf_init((char *)message, (unsigned)strlen(message));
+    uv_try_write(&conn->socket.stream, &piece, 1);
+    connection_close_now(conn);
+}
+
+static void on_connection(uv_stream_t *server_stream, int status)
+{
+    if (status < 0)
+        return;
+    listener *l = server_stream->data;
+    connection *conn = mem_calloc(sizeof(*conn));
+    if (l->is_unix)
+        uv_pipe_init(&net()->loop, &conn->socket.pipe, 0);
+    else
+        uv_tcp_init(&net()->loop, &conn->socket.tcp);
+    conn->socket.handle.data = conn;
+    client *c = client_create();
+    c->connection = conn;
+    conn->client = c;
+    buffer_init(&conn->query);
+    buffer_init(&conn->inflight);
+    resp_parse_limits limits;
+    resp_parse_limits_default(&limits);
+    limits.max_bulk_len = server.config.proto_max_bulk_len;
+    /* Redis 7 accepts counts up to INT_MAX; we keep the older 1M ceiling so
+     * one request cannot ask for gigabytes of argument slots. */
+    limits.max_multibulk_count = 1024 * 1024;
+    resp_parser_init(&conn->parser, &limits);
+    /* Linked before anything can fail, so every path closes it the same way. */
+    conn->next = net()->connections;
+    if (conn->next)
+        conn->next->prev = conn;
+    net()->connections = conn;
+    server.connected_clients++;
+    server.stats.connections_received++;
+
+    if (uv_accept(server_stream, &conn->socket.stream) != 0) {
+        connection_close_now(conn);
+        return;
+    }
+    describe_peer(conn, c, l->is_unix);
+    if (!l->is_unix) {
+        uv_tcp_nodelay(&conn->socket.tcp, 1);
+        if (server.config.tcp_keepalive > 0)
+            uv_tcp_keepalive(&conn->socket.tcp, 1, (unsigned)server.config.tcp_keepalive);
+    }
+    if ((int64_t)server.connected_clients > server.config.maxclients) {
+        server.stats.rejected_connections++;
+        reject(conn, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    if (server.config.protected_mode && server.config.requirepass == NULL && !peer_is_local(c)) {
+        reject(conn, "-DENIED Rivet is running in protected mode because protected mode is "
+                     "enabled and no password is set for the default user. Connections are "
+                     "only accepted from the loopback interface. Set a password with "
+                     "requirepass, or disable protected mode with 'protected-mode no'.\r\n");
+        return;
+    }
+    if (server.config.requirepass == NULL)
+        c->flags |= CLIENT_AUTHENTICATED;
+    c->created_ms = server.now_ms;
+    c->last_interaction_ms = server.now_ms;
+    uv_read_start(&conn->socket.stream, on_alloc, on_read);
+}
+
+/* ---------- timers, signals, loop ---------- */
+
+static void on_before_poll(uv_prepare_t *handle)
+{
+    /* Clients that got replies from elsewhere (or must close) are handled
+     * once per loop iteration, after all reads of that iteration. */
+    while (net()->pending) {
+        connection *conn = net()->pending;
+        net()->pending = conn->pending_next;
+        conn->in_pending_list = 0;
+        if (conn->closing)
+            continue;
+        if (conn->client->flags & CLIENT_CLOSE_ASAP)
+            connection_close_now(conn);
+        else {
+            check_output_limit(conn);
+            if (conn->client->flags & CLIENT_CLOSE_ASAP)
+                connection_close_now(conn);
+            else
+                flush_connection(conn);
+        }
+    }
+    if (server.shutdown_requested && !net()->stopping)
+        net_stop();
+}
+
+static void close_idle_clients(void)
+{
+    if (server.config.timeout <= 0)
+        return;
+    int64_t limit_ms = server.config.timeout * 1000;
+    connection *conn = net()->connections;
+    while (conn) {
+        connection *next = conn->next;
+        if (server.now_ms - conn->client->last_interaction_ms > limit_ms) {
+            server_log(LOG_VERBOSE, "Closing idle client");
+            connection_close_now(conn);
+        }
+        conn = next;
+    }
+}
+
+static void on_cron(uv_timer_t *timer)
+{
+    server_cron();
+    close_idle_clients();
+    uint64_t period = (uint64_t)(1000 / (server.config.hz > 0 ? server.config.hz : 10));
+    uv_timer_set_repeat(timer, period ? period : 1);
+}
+
+/* Active expiry runs every 10 ms with a budget per slice; if a slice used
+ * its whole budget, the next slice runs on the next loop iteration (after
+ * pending I/O), so a mass expiry is reclaimed quickly without starving
+ * clients. */
+#define EXPIRE_PERIOD_MS 10
+static void on_expire_tick(uv_timer_t *timer)
+{
+    if (!server.active_expire_enabled)
+        return;
+    server_update_time();
+    keyspace_set_time(server.keyspace, server.now_ms);
+    size_t budget = (size_t)(2000 * server.config.active_expire_effort);
+    size_t done = keyspace_active_expire(server.keyspace, budget);
+    uv_timer_start(timer, on_expire_tick, done >= budget ? 0 : EXPIRE_PERIOD_MS, 0);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    server_log(LOG_WARNING, "Received %s scheduling shutdown...",
+               signum == SIGINT ? "SIGINT" : "SIGTERM");
+    server_request_shutdown(0);
+    net_stop();
+}
+
+static int bind_tcp(const char *address, char **err)
+{
+    net_state *n = net();
+    int optional = address[0] == '-';
+    if (optional)
+        address++;
+    struct sockaddr_storage addr;
+    int rc;
+    if (strcmp(address, "*") == 0)
+        rc = uv_ip4_addr("0.0.0.0", (int)server.config.port, (struct sockaddr_in *)&addr);
+    else if (strcmp(address, "::*") == 0)
+        rc = uv_ip6_addr("::", (int)server.config.port, (struct sockaddr_in6 *)&addr);
+    else if (strchr(address, ':'))
+        rc = uv_ip6_addr(address, (int)server.config.port, (struct sockaddr_in6 *)&addr);
+    else
+        rc = uv_ip4_addr(address, (int)server.config.port, (struct sockaddr_in *)&addr);
+    listener *l = &n->listeners[n->listener_count];
+    if (rc == 0) {
+        uv_tcp_init(&n->loop, &l->socket.tcp);
+        l->socket.handle.data = l;
+        l->is_unix = 0;
+        rc = uv_tcp_bind(&l->socket.tcp, (struct sockaddr *)&addr,
+                         strchr(address, ':') ? UV_TCP_IPV6ONLY : 0);
+        if (rc == 0)
+            rc = uv_listen(&l->socket.stream, (int)server.config.tcp_backlog, on_connection);
+        if (rc != 0)
+            uv_close(&l->socket.handle, NULL);
+    }
+    if (rc != 0) {
+        if (optional) {
+            server_log(LOG_NOTICE, "Could not listen on %s:%lld (optional): %s", address,
+                       (long long)server.config.port, uv_strerror(rc));
+            return 0;
+        }
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "Could not create server TCP listening socket %s:%lld: %s", address,
+                 (long long)server.config.port, uv_strerror(rc));
+        *err = mem_strdup(message);
+        return -1;
+    }
+    n->listener_count++;
+    return 0;
+}
+
+static int bind_unix(const char *path, char **err)
+{
+    net_state *n = net();
+    listener *l = &n->listeners[n->listener_count];
+    unlink(path);
+    uv_pipe_init(&n->loop, &l->socket.pipe, 0);
+    l->socket.handle.data = l;
+    l->is_unix = 1;
+    int rc = uv_pipe_bind(&l->socket.pipe, path);
+    if (rc == 0)
+        rc = uv_listen(&l->socket.stream, (int)server.config.tcp_backlog, on_connection);
+    if (rc != 0) {
+        uv_close(&l->socket.handle, NULL);
+        char message[512];
+        snprintf(message, sizeof(message), "Failed opening Unix socket %s: %s", path,
+                 uv_strerror(rc));
+        *err = mem_strdup(message);
+        return -1;
+    }
+    if (server.config.unixsocketperm)
+        chmod(path, (mode_t)server.config.unixsocketperm);
+    n->listener_count++;
+    return 0;
+}
+
+int net_start(char **err)
+{
+    net_state *n = mem_calloc(sizeof(*n));
+    server.net = n;
+    uv_loop_init(&n->loop);
+    if (server.config.port != 0)
+        for (int i = 0; i < server.config.bind_count; i++)
+            if (bind_tcp(server.config.bind[i], err) != 0)
+                return -1;
+    if (server.config.unixsocket && bind_unix(server.config.unixsocket, err) != 0)
+        return -1;
+    if (n->listener_count == 0) {
+        *err = mem_strdup("Configured to not listen anywhere, exiting.");
+        return -1;
+    }
+    uv_prepare_init(&n->loop, &n->before_poll);
+    uv_prepare_start(&n->before_poll, on_before_poll);
+    uv_timer_init(&n->loop, &n->cron_timer);
+    uv_timer_start(&n->cron_timer, on_cron, 100, 100);
+    uv_timer_init(&n->loop, &n->expire_timer);
+    uv_timer_start(&n->expire_timer, on_expire_tick, EXPIRE_PERIOD_MS, 0);
+    uv_signal_init(&n->loop, &n->sigterm);
+    uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+    uv_signal_init(&n->loop, &n->sigint);
+    uv_signal_start(&n->sigint, on_signal, SIGINT);
+    return 0;
+}
+
+void net_run(void)
+{
+    uv_run(&net()->loop, UV_RUN_DEFAULT);
+}
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+void net_stop(void)
+{
+    net_state *n = net();
+    if (n->stopping)
+        return;
+    n->stopping = 1;
+    /* Flush what can be flushed; then close every handle so uv_run returns. */
+    while (n->connections)
+        connection_close_now(n->connections);
+    for (int i = 0; i < n->listener_count; i++)
+        if (!uv_is_closing(&n->listeners[i].socket.handle))
+            uv_close(&n->listeners[i].socket.handle, NULL);
+    uv_walk(&n->loop, close_walk, NULL);
+}
+
+void net_release(void)
+{
+    net_state *n = net();
+    if (n == NULL)
+        return;
+    uv_run(&n->loop, UV_RUN_DEFAULT); /* let close callbacks finish */
+    uv_loop_close(&n->loop);
+    if (server.config.unixsocket)
+        unlink(server.config.unixsocket);
+    mem_free(n);
+    server.net = NULL;
+}
+
+/* ---------- introspection ---------- */
+
+void net_for_each_client(net_client_visit visit, void *ctx)
+{
+    for (connection *conn = net()->connections; conn; conn = conn->next)
+        visit(ctx, conn->client);
+}
+
+client *net_find_client(uint64_t id)
+{
+    for (connection *conn = net()->connections; conn; conn = conn->next)
+        if (conn->client->id == id)
+            return conn->client;
+    return NULL;
+}
+
+void net_get_client_info(const client *c, net_client_info *info)
+{
+    const connection *conn = c->connection;
+    uv_os_fd_t fd = -1;
+    uv_fileno(&conn->socket.handle, &fd);
+    info->fd = fd;
+    info->query_buffer = conn->query.len;
+    info->query_buffer_free =
+        conn->query.cap > conn->query.len ? conn->query.cap - conn->query.len : 0;
+    info->output_buffer = output_pending(conn);
+    info->output_memory = c->reply.out.cap + conn->inflight.cap;
+    info->writing = conn->writing;
+}
+
+void net_totals(size_t *max_input_buffer, size_t *max_output_buffer, size_t *client_memory)
+{
+    size_t max_in = 0, max_out = 0, memory = 0;
+    for (connection *conn = net()->connections; conn; conn = conn->next) {
+        if (conn->query.len > max_in)
+            max_in = conn->query.len;
+        size_t out = output_pending(conn);
+        if (out > max_out)
+            max_out = out;
+        memory += conn->query.cap + conn->client->reply.out.cap + conn->inflight.cap;
+    }
+    *max_input_buffer = max_in;
+    *max_output_buffer = max_out;
+    *client_memory = memory;
+}

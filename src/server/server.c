@@ -1,0 +1,182 @@
+/* Server start-up, shutdown and the small services every module uses: the
+ * clock, random numbers, error statistics. */
+#include "rivet/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rivet/errorstats.h"
+#include "rivet/hash.h"
+#include "rivet/memory.h"
+#include "rivet/net.h"
+#include "rivet/slowlog.h"
+
+server_state server;
+
+void server_update_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    server.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    server.now_ms = server.now_us / 1000;
+}
+
+uint64_t server_random(void)
+{
+    /* xorshift64*: fast, good enough for RANDOMKEY and sampling. */
+    uint64_t x = server.random_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    server.random_state = x;
+    return x * 2685821657736338717ull;
+}
+
+void server_request_shutdown(int exit_code)
+{
+    server.shutdown_requested = 1;
+    server.exit_code = exit_code;
+}
+
+static void fill_random(uint8_t *out, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY);
+    size_t got = 0;
+    if (fd >= 0) {
+        while (got < len) {
+            ssize_t n = read(fd, out + got, len - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fd);
+    }
+    /* Without /dev/urandom, mix time and pid: weaker, still per-process. */
+    for (size_t i = got; i < len; i++)
+        out[i] = (uint8_t)((uint64_t)server.now_us >> (i % 8 * 8) ^ (uint64_t)getpid() * 31 * i);
+}
+
+static void print_usage(void)
+{
+    fprintf(stderr, "Usage: ./rivet-server [/path/to/rivet.conf] [options] [-]\n"
+                    "       ./rivet-server - (read config from stdin)\n"
+                    "       ./rivet-server -v or --version\n"
+                    "       ./rivet-server -h or --help\n\n"
+                    "Examples:\n"
+                    "       ./rivet-server (run the server with default config)\n"
+                    "       ./rivet-server conf/rivet.conf\n"
+                    "       ./rivet-server --port 7777\n"
+                    "       ./rivet-server conf/rivet.conf --port 7000 --save \"\"\n"
+                    "       ./rivet-server conf/rivet.conf --loglevel verbose\n");
+}
+
+static void write_pidfile(void)
+{
+    if (server.config.pidfile == NULL || server.config.pidfile[0] == '\0')
+        return;
+    FILE *f = fopen(server.config.pidfile, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+}
+
+static int start(int argc, char **argv)
+{
+    server_update_time();
+    server.start_ms = server.now_ms;
+    server.last_save_s = server.now_ms / 1000;
+    server.active_expire_enabled = 1;
+    uint8_t seed[16];
+    fill_random(seed, sizeof(seed));
+    hash_set_seed(seed);
+    uint8_t id[20];
+    fill_random(id, sizeof(id));
+    for (int i = 0; i < 20; i++)
+        snprintf(server.run_id + i * 2, 3, "%02x", id[i]);
+    memcpy(&server.random_state, seed, sizeof(server.random_state));
+    server.random_state |= 1;
+
+    config_init_defaults(&server.config);
+    char *err = NULL;
+    if (config_load(&server.config, argc, argv, &err) != 0) {
+        fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Rivet %s) ***\n%s\n", RIVET_VERSION,
+                err ? err : "unknown error");
+        mem_free(err);
+        return 1;
+    }
+    if (argc > 0 && argv[0][0] != '-') {
+        char resolved[PATH_MAX];
+        server.config_file = mem_strdup(realpath(argv[0], resolved) ? resolved : argv[0]);
+    }
+    char exe[PATH_MAX];
+    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (exe_len > 0) {
+        exe[exe_len] = '\0';
+        server.executable = mem_strdup(exe);
+    }
+    /* Like Redis, the server works inside `dir` (snapshots, logs). */
+    if (server.config.dir && chdir(server.config.dir) != 0) {
+        fprintf(stderr, "Can't chdir to '%s': %s\n", server.config.dir, strerror(errno));
+        return 1;
+    }
+    server_log(LOG_NOTICE, "Rivet %s (Redis-compatible %s) starting, pid=%d", RIVET_VERSION,
+               RIVET_REDIS_COMPAT_VERSION, (int)getpid());
+    if (server.config_file == NULL)
+        server_log(LOG_WARNING, "Warning: no config file specified, using the default config. "
+                                "In order to specify a config file use rivet-server "
+                                "/path/to/rivet.conf");
+
+    server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
+    command_register_types(server.keyspace);
+    command_table_init();
+    server.slowlog = slowlog_create();
+    server.errorstats = errorstats_create();
+    signal(SIGPIPE, SIG_IGN);
+
+    if (net_start(&err) != 0) {
+        server_log(LOG_WARNING, "%s", err);
+        mem_free(err);
+        return 1;
+    }
+    write_pidfile();
+    server_log(LOG_NOTICE, "Server initialized");
+    server_log(LOG_NOTICE, "Ready to accept connections tcp on port %lld",
+               (long long)server.config.port);
+    net_run();
+    server_log(LOG_WARNING, "Rivet is now ready to exit, bye bye...");
+    return server.exit_code;
+}
+
+int server_main(int argc, char **argv)
+{
+    if (argc >= 1 && (strcmp(argv[0], "-v") == 0 || strcmp(argv[0], "--version") == 0)) {
+        printf("Rivet server v=%s (Redis-compatible %s) malloc=%s bits=%d\n", RIVET_VERSION,
+               RIVET_REDIS_COMPAT_VERSION, mem_allocator_name(), (int)(sizeof(long) * 8));
+        return 0;
+    }
+    if (argc >= 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+        print_usage();
+        return 0;
+    }
+    int code = start(argc, argv);
+    net_release();
+    slowlog_destroy(server.slowlog);
+    errorstats_destroy(server.errorstats);
+    command_table_release();
+    keyspace_destroy(server.keyspace);
+    if (server.config.pidfile && server.config.pidfile[0])
+        unlink(server.config.pidfile);
+    mem_free(server.config_file);
+    mem_free(server.executable);
+    config_release(&server.config);
+    return code;
+}
