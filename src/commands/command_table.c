@@ -215,6 +215,9 @@ static command commands[] = {
     ROW("lastsave", 1, LOADING | STALE | FAST, C_ADMIN | C_FAST | C_DANGER, 0, 0, 0, 0,
         command_lastsave, "server", "1.0.0", "O(1)",
         "Returns the Unix timestamp of the last successful save to disk."),
+    ROW("lcs", -3, R, C_R | C_STR | C_SLOW, 1, 2, 1, KEY_READ, command_lcs, "string", "7.0.0",
+        "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+        "Finds the longest common substring."),
     ROW("mget", -2, R | FAST, C_R | C_STR | C_FAST, 1, -1, 1, KEY_READ, command_mget, "string",
         "1.0.0", "O(N) where N is the number of keys to retrieve.",
         "Atomically returns the string values of one or more keys."),
@@ -325,7 +328,7 @@ void command_register_types(keyspace *ks)
     (void)ks;
 }
 
-static command *table;     /* every top-level row, joined */
+static command *table; /* every top-level row, joined */
 static size_t table_count;
 
 /* Name lookup: an open-addressing table of pointers built at start-up and

@@ -27,6 +27,7 @@ void command_decr(client *c);
 void command_incrby(client *c);
 void command_decrby(client *c);
 void command_incrbyfloat(client *c);
+void command_lcs(client *c);
 
 /* keys: src/commands/keys.c */
 void command_del(client *c);

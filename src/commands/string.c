@@ -674,3 +674,154 @@ void command_incrbyfloat(client *c)
     signal_key(c, 1, "incrbyfloat", EVENT_STRING);
     reply_bulk(&c->reply, text, len);
 }
+
+/* ---------- LCS ---------- */
+
+/* Reads a key for LCS: a missing key is the empty string. */
+static int lcs_operand(client *c, int i, char scratch[32], const char **bytes, size_t *len)
+{
+    kv_entry *e =
+        keyspace_lookup_read(c->db, c->argv[i], c->argv_len[i], c->flags & CLIENT_NO_TOUCH);
+    if (e == NULL) {
+        *bytes = "";
+        *len = 0;
+        return 1;
+    }
+    if (entry_type(e) != OBJECT_STRING)
+        return 0;
+    *bytes = entry_string(e, scratch, len);
+    return 1;
+}
+
+/* Emits one matched range pair of LCS ... IDX. */
+static void lcs_reply_range(client *c, size_t a_start, size_t a_end, size_t b_start, size_t b_end,
+                            int with_length)
+{
+    reply_array(&c->reply, 2 + (size_t)with_length);
+    reply_array(&c->reply, 2);
+    reply_integer(&c->reply, (int64_t)a_start);
+    reply_integer(&c->reply, (int64_t)a_end);
+    reply_array(&c->reply, 2);
+    reply_integer(&c->reply, (int64_t)b_start);
+    reply_integer(&c->reply, (int64_t)b_end);
+    if (with_length)
+        reply_integer(&c->reply, (int64_t)(a_end - a_start + 1));
+}
+
+void command_lcs(client *c)
+{
+    int want_len = 0, want_idx = 0, with_length = 0;
+    int64_t min_match = 0;
+    for (int i = 3; i < c->argc; i++) {
+        if (argument_is(c, i, "IDX")) {
+            want_idx = 1;
+        } else if (argument_is(c, i, "LEN")) {
+            want_len = 1;
+        } else if (argument_is(c, i, "WITHMATCHLEN")) {
+            with_length = 1;
+        } else if (argument_is(c, i, "MINMATCHLEN") && i + 1 < c->argc) {
+            if (!argument_int64(c, i + 1, &min_match))
+                return;
+            if (min_match < 0)
+                min_match = 0;
+            i++;
+        } else {
+            reply_error(&c->reply, ERR_SYNTAX);
+            return;
+        }
+    }
+    char scratch_a[32], scratch_b[32];
+    const char *a, *b;
+    size_t a_len, b_len;
+    if (!lcs_operand(c, 1, scratch_a, &a, &a_len) || !lcs_operand(c, 2, scratch_b, &b, &b_len)) {
+        reply_error(&c->reply, "ERR The specified keys must contain string values");
+        return;
+    }
+    if (want_idx && want_len) {
+        reply_error(&c->reply, "ERR If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    /* The dynamic-programming table is (a_len+1) x (b_len+1) cells; bound
+     * it like any other transient allocation a client can ask for. */
+    unsigned long long cells = (unsigned long long)(a_len + 1) * (b_len + 1);
+    if (cells > (unsigned long long)server.config.proto_max_bulk_len / sizeof(uint32_t)) {
+        reply_error(&c->reply,
+                    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        return;
+    }
+    uint32_t *table = mem_alloc((size_t)cells * sizeof(uint32_t));
+#define LCS_CELL(i, j) table[(size_t)(j) * (a_len + 1) + (i)]
+    for (size_t j = 0; j <= b_len; j++) {
+        for (size_t i = 0; i <= a_len; i++) {
+            if (i == 0 || j == 0)
+                LCS_CELL(i, j) = 0;
+            else if (a[i - 1] == b[j - 1])
+                LCS_CELL(i, j) = LCS_CELL(i - 1, j - 1) + 1;
+            else
+                LCS_CELL(i, j) = LCS_CELL(i - 1, j) > LCS_CELL(i, j - 1) ? LCS_CELL(i - 1, j)
+                                                                         : LCS_CELL(i, j - 1);
+        }
+    }
+    uint32_t length = LCS_CELL(a_len, b_len);
+    if (want_len) {
+        mem_free(table);
+        reply_integer(&c->reply, length);
+        return;
+    }
+    char *result = want_idx ? NULL : mem_alloc(length + 1);
+    size_t handle = 0, ranges = 0;
+    if (want_idx) {
+        reply_map(&c->reply, 2);
+        reply_bulk_cstr(&c->reply, "matches");
+        handle = reply_defer(&c->reply);
+    }
+    /* Walk back from the end, collecting the common bytes and, for IDX, the
+     * contiguous ranges they form (reported last match first, as Redis). */
+    size_t i = a_len, j = b_len, index = length;
+    size_t a_start = a_len, a_end = 0, b_start = 0, b_end = 0; /* a_start == a_len: no range */
+    while (i > 0 && j > 0) {
+        int emit = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (result)
+                result[index - 1] = a[i - 1];
+            if (a_start == a_len) {
+                a_start = a_end = i - 1;
+                b_start = b_end = j - 1;
+            } else if (a_start == i && b_start == j) {
+                a_start--;
+                b_start--;
+            } else {
+                emit = 1;
+            }
+            if (a_start == 0 || b_start == 0)
+                emit = 1;
+            index--;
+            i--;
+            j--;
+        } else {
+            if (LCS_CELL(i - 1, j) > LCS_CELL(i, j - 1))
+                i--;
+            else
+                j--;
+            if (a_start != a_len)
+                emit = 1;
+        }
+        if (emit) {
+            if (want_idx && (min_match == 0 || (int64_t)(a_end - a_start + 1) >= min_match)) {
+                lcs_reply_range(c, a_start, a_end, b_start, b_end, with_length);
+                ranges++;
+            }
+            a_start = a_len;
+        }
+    }
+#undef LCS_CELL
+    mem_free(table);
+    if (want_idx) {
+        reply_defer_array(&c->reply, handle, ranges);
+        reply_bulk_cstr(&c->reply, "len");
+        reply_integer(&c->reply, length);
+    } else {
+        reply_bulk(&c->reply, result, length);
+        mem_free(result);
+    }
+}

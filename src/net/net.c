@@ -115,7 +115,8 @@ static void mark_pending(connection *conn)
 void net_close_client(client *c)
 {
     c->flags |= CLIENT_CLOSE_ASAP;
-    mark_pending(c->connection);
+    if (c->connection)
+        mark_pending(c->connection);
 }
 
 /* ---------- writing ---------- */
@@ -185,7 +186,8 @@ static void flush_connection(connection *conn)
 
 void net_client_dirty(client *c)
 {
-    mark_pending(c->connection);
+    if (c->connection)
+        mark_pending(c->connection);
 }
 
 /* True when the client's queued output passed its class limits; then it is
@@ -651,14 +653,20 @@ void net_release(void)
 
 /* ---------- introspection ---------- */
 
+/* The introspection functions below also work with no loop at all (unit
+ * tests and the dispatch fuzzer run commands on connection-less clients). */
 void net_for_each_client(net_client_visit visit, void *ctx)
 {
+    if (net() == NULL)
+        return;
     for (connection *conn = net()->connections; conn; conn = conn->next)
         visit(ctx, conn->client);
 }
 
 client *net_find_client(uint64_t id)
 {
+    if (net() == NULL)
+        return NULL;
     for (connection *conn = net()->connections; conn; conn = conn->next)
         if (conn->client->id == id)
             return conn->client;
@@ -668,6 +676,10 @@ client *net_find_client(uint64_t id)
 void net_get_client_info(const client *c, net_client_info *info)
 {
     const connection *conn = c->connection;
+    memset(info, 0, sizeof(*info));
+    info->fd = -1;
+    if (conn == NULL)
+        return;
     uv_os_fd_t fd = -1;
     uv_fileno(&conn->socket.handle, &fd);
     info->fd = fd;
@@ -682,7 +694,7 @@ void net_get_client_info(const client *c, net_client_info *info)
 void net_totals(size_t *max_input_buffer, size_t *max_output_buffer, size_t *client_memory)
 {
     size_t max_in = 0, max_out = 0, memory = 0;
-    for (connection *conn = net()->connections; conn; conn = conn->next) {
+    for (connection *conn = net() ? net()->connections : NULL; conn; conn = conn->next) {
         if (conn->query.len > max_in)
             max_in = conn->query.len;
         size_t out = output_pending(conn);
