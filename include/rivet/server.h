@@ -65,7 +65,8 @@ int server_main(int argc, char **argv);
 /* Runs one parsed command for c (argv already set). Returns nonzero when the
  * client must be closed after its replies are sent. */
 void server_execute(client *c);
-/* Refreshes server.now_ms / now_us from the clock. */
+/* Refreshes server.now_ms / now_us (and the keyspace's clock) from the
+ * wall clock; net/ calls it once per read batch and timer tick. */
 void server_update_time(void);
 /* A 64-bit pseudo-random number (xorshift; not for security). */
 uint64_t server_random(void);

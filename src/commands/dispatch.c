@@ -4,9 +4,11 @@
  * REPLY modes). Error texts here are the ones clients match on. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "handlers.h"
+#include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/net.h"
 #include "rivet/server.h"
@@ -96,9 +98,24 @@ static int debug_allowed(const client *c)
     }
 }
 
+/* Pipelines repeat the same command, so the client's previous top-level
+ * command is tried first with a plain case-insensitive compare. */
+static const command *lookup_top_level(client *c)
+{
+    const command *last = c->last_command;
+    if (last) {
+        if (last->parent)
+            last = last->parent;
+        size_t n = c->argv_len[0];
+        if (strlen(last->name) == n && strncasecmp(last->name, c->argv[0], n) == 0)
+            return last;
+    }
+    return command_lookup(c->argv[0], c->argv_len[0]);
+}
+
 static const command *resolve(client *c)
 {
-    const command *cmd = command_lookup(c->argv[0], c->argv_len[0]);
+    const command *cmd = lookup_top_level(c);
     if (cmd == NULL) {
         reply_unknown_command(c);
         return NULL;
@@ -130,13 +147,6 @@ static const command *resolve(client *c)
     return cmd;
 }
 
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void server_execute(client *c)
 {
     /* CLIENT REPLY SKIP applies to the command after it. */
@@ -158,12 +168,13 @@ void server_execute(client *c)
                      cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
             reject(c, cmd, text);
         } else {
+            /* The clock was read once for the whole read batch (net.c): a
+             * command sees the time its batch arrived, as one consistent
+             * "now", and the per-command cost is two TSC reads. */
             c->command = cmd;
-            server_update_time();
-            keyspace_set_time(server.keyspace, server.now_ms);
-            int64_t start = monotonic_us();
+            uint64_t start = clock_ticks();
             cmd->handler(c);
-            int64_t duration = monotonic_us() - start;
+            int64_t duration = clock_ticks_to_us(clock_ticks() - start);
             cmd->stats->calls++;
             cmd->stats->microseconds += (uint64_t)duration;
             /* A reply that starts with '-' is an error: count it once here

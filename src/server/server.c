@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/hash.h"
 #include "rivet/memory.h"
@@ -23,10 +24,10 @@ server_state server;
 
 void server_update_time(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    server.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    server.now_us = clock_wall_us();
     server.now_ms = server.now_us / 1000;
+    if (server.keyspace)
+        keyspace_set_time(server.keyspace, server.now_ms);
 }
 
 uint64_t server_random(void)
@@ -91,6 +92,7 @@ static void write_pidfile(void)
 
 static int start(int argc, char **argv)
 {
+    clock_calibrate();
     server_update_time();
     server.start_ms = server.now_ms;
     server.last_save_s = server.now_ms / 1000;
