@@ -12,6 +12,7 @@
 
 struct connection;
 struct command;
+struct blocked_state;
 
 enum client_flags {
     CLIENT_AUTHENTICATED = 1 << 0,
@@ -49,6 +50,7 @@ typedef struct client {
     int64_t created_ms;
     int64_t last_interaction_ms;
     uint64_t commands_processed;
+    struct blocked_state *blocked; /* non-NULL while waiting in blocking.c */
     size_t query_buffer_bytes; /* maintained by net/ for CLIENT LIST / INFO */
     size_t output_pending_bytes;
 } client;

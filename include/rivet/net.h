@@ -27,6 +27,10 @@ void net_close_client(client *c);
  * make sure they are sent. */
 void net_client_dirty(client *c);
 
+/* c left the blocked state (served, timed out, unblocked): send its reply
+ * and go on with any commands it pipelined behind the blocking one. */
+void net_client_unblocked(client *c);
+
 typedef void (*net_client_visit)(void *ctx, client *c);
 void net_for_each_client(net_client_visit visit, void *ctx);
 client *net_find_client(uint64_t id);

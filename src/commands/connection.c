@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "handlers.h"
+#include "rivet/blocking.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/server.h"
@@ -491,6 +492,34 @@ void command_client_reply(client *c)
     }
 }
 
+void command_client_unblock(client *c)
+{
+    int64_t id;
+    if (!argument_int64(c, 2, &id))
+        return;
+    int how = BLOCKING_RELEASE_TIMEOUT;
+    if (c->argc == 4) {
+        if (argument_is(c, 3, "timeout"))
+            how = BLOCKING_RELEASE_TIMEOUT;
+        else if (argument_is(c, 3, "error"))
+            how = BLOCKING_RELEASE_ERROR;
+        else {
+            reply_error(&c->reply, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else if (c->argc > 4) {
+        reply_error(&c->reply, ERR_SYNTAX);
+        return;
+    }
+    client *target = net_find_client((uint64_t)id);
+    if (target == NULL || !client_is_blocked(target)) {
+        reply_integer(&c->reply, 0);
+        return;
+    }
+    blocking_release_client(target, how);
+    reply_integer(&c->reply, 1);
+}
+
 /* Client-side caching arrives with the tracking work; until then no client
  * can be in tracking mode, and these report exactly that state. */
 void command_client_getredir(client *c)
@@ -540,6 +569,8 @@ void command_client_help(client *c)
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "SETINFO <option> <value>",
         "    Set client meta attributes: LIB-NAME or LIB-VER.",
         "HELP",

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "rivet/blocking.h"
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/net.h"
@@ -189,6 +190,8 @@ void server_execute(client *c)
                                duration, server.now_ms / 1000, c->address, c->name);
             c->last_command = cmd;
             c->command = NULL;
+            /* Writes may have readied keys that blocked clients wait for. */
+            blocking_serve_ready();
         }
     }
     server.stats.commands_processed++;

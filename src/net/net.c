@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "rivet/blocking.h"
 #include "rivet/memory.h"
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
@@ -43,6 +44,7 @@ typedef struct connection {
     int writing;
     int closing;
     int in_pending_list;
+    int resume_input; /* was blocked: run what it pipelined meanwhile */
     int64_t soft_limit_since_ms;
     struct connection *prev, *next;  /* all connections */
     struct connection *pending_next; /* flush / close queue */
@@ -93,6 +95,7 @@ static void connection_close_now(connection *conn)
     if (conn->closing)
         return;
     conn->closing = 1;
+    blocking_release_client(conn->client, BLOCKING_RELEASE_SILENT);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -184,6 +187,14 @@ static void flush_connection(connection *conn)
         connection_close_now(conn);
 }
 
+void net_client_unblocked(client *c)
+{
+    if (c->connection) {
+        c->connection->resume_input = 1;
+        mark_pending(c->connection);
+    }
+}
+
 void net_client_dirty(client *c)
 {
     if (c->connection)
@@ -251,7 +262,8 @@ static void protocol_error(connection *conn, const char *error)
 static void process_input(connection *conn)
 {
     client *c = conn->client;
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !conn->closing) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !conn->closing &&
+           c->blocked == NULL) {
         size_t available = conn->query.len - conn->query_parsed;
         if (available == 0)
             break;
@@ -452,6 +464,10 @@ static void on_before_poll(uv_prepare_t *handle)
         conn->in_pending_list = 0;
         if (conn->closing)
             continue;
+        if (conn->resume_input && !(conn->client->flags & CLIENT_CLOSE_ASAP)) {
+            conn->resume_input = 0;
+            process_input(conn);
+        }
         if (conn->client->flags & CLIENT_CLOSE_ASAP)
             connection_close_now(conn);
         else {
@@ -497,9 +513,12 @@ static void on_cron(uv_timer_t *timer)
 #define EXPIRE_PERIOD_MS 10
 static void on_expire_tick(uv_timer_t *timer)
 {
-    if (!server.active_expire_enabled)
-        return;
     server_update_time();
+    blocking_expire(server.now_ms);
+    if (!server.active_expire_enabled) {
+        uv_timer_start(timer, on_expire_tick, EXPIRE_PERIOD_MS, 0);
+        return;
+    }
     keyspace_set_time(server.keyspace, server.now_ms);
     size_t budget = (size_t)(2000 * server.config.active_expire_effort);
     size_t done = keyspace_active_expire(server.keyspace, budget);

@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "rivet/blocking.h"
 #include "rivet/errorstats.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
@@ -161,10 +162,11 @@ static void section_clients(buffer *out)
                    "maxclients:%lld\r\n"
                    "client_recent_max_input_buffer:%zu\r\n"
                    "client_recent_max_output_buffer:%zu\r\n"
-                   "blocked_clients:0\r\n"
+                   "blocked_clients:%zu\r\n"
                    "tracking_clients:0\r\n"
                    "clients_in_timeout_table:0\r\n",
-                   server.connected_clients, (long long)server.config.maxclients, max_in, max_out);
+                   server.connected_clients, (long long)server.config.maxclients, max_in, max_out,
+                   blocking_client_count());
 }
 
 static void section_memory(buffer *out)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rivet/blocking.h"
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/hash.h"
@@ -63,6 +64,18 @@ static void fill_random(uint8_t *out, size_t len)
     /* Without /dev/urandom, mix time and pid: weaker, still per-process. */
     for (size_t i = got; i < len; i++)
         out[i] = (uint8_t)((uint64_t)server.now_us >> (i % 8 * 8) ^ (uint64_t)getpid() * 31 * i);
+}
+
+/* The one place a write is announced: everything that reacts to a changed
+ * key (blocked clients now; WATCH, notifications, tracking later) hangs off
+ * this hook. */
+void server_key_modified(void *ctx, database *db, const char *key, size_t key_len,
+                         const char *event, int type_class)
+{
+    (void)ctx;
+    (void)event;
+    (void)type_class;
+    blocking_key_touched(db, key, key_len);
 }
 
 static void print_usage(void)
@@ -138,6 +151,8 @@ static int start(int argc, char **argv)
                                 "/path/to/rivet.conf");
 
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
+    keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
+    blocking_init();
     command_register_types(server.keyspace);
     command_table_init();
     server.slowlog = slowlog_create();
@@ -171,6 +186,7 @@ int server_main(int argc, char **argv)
     }
     int code = start(argc, argv);
     net_release();
+    blocking_release();
     slowlog_destroy(server.slowlog);
     errorstats_destroy(server.errorstats);
     command_table_release();
