@@ -13,6 +13,8 @@
 struct connection;
 struct command;
 struct blocked_state;
+struct transaction_queue;
+struct watched_key;
 
 enum client_flags {
     CLIENT_AUTHENTICATED = 1 << 0,
@@ -25,6 +27,10 @@ enum client_flags {
     CLIENT_REPLY_SKIP = 1 << 7,      /* skipping the current command's reply */
     CLIENT_UNIX_SOCKET = 1 << 8,
     CLIENT_PROTECTED_LOCAL = 1 << 9,
+    CLIENT_MULTI = 1 << 10,      /* between MULTI and EXEC/DISCARD */
+    CLIENT_DIRTY_EXEC = 1 << 11, /* a queued command was rejected: EXECABORT */
+    CLIENT_DIRTY_CAS = 1 << 12,  /* a watched key changed: EXEC fails */
+    CLIENT_IN_EXEC = 1 << 13,    /* running EXEC's queue: nothing may block */
 };
 
 typedef struct client {
@@ -50,8 +56,10 @@ typedef struct client {
     int64_t created_ms;
     int64_t last_interaction_ms;
     uint64_t commands_processed;
-    struct blocked_state *blocked; /* non-NULL while waiting in blocking.c */
-    size_t query_buffer_bytes; /* maintained by net/ for CLIENT LIST / INFO */
+    struct blocked_state *blocked;         /* non-NULL while waiting in blocking.c */
+    struct transaction_queue *transaction; /* MULTI queue (transaction.c) */
+    struct watched_key *watching;          /* WATCHed keys (watch.c) */
+    size_t query_buffer_bytes;             /* maintained by net/ for CLIENT LIST / INFO */
     size_t output_pending_bytes;
 } client;
 

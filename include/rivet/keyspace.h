@@ -54,7 +54,8 @@ typedef struct keyspace_stats {
 } keyspace_stats;
 
 /* Called after every logical write to a key (event names as keyspace
- * notifications use them: "set", "del", "expired", "expire", ...). */
+ * notifications use them: "set", "del", "expired", "expire", ...), and with
+ * key NULL just before a whole database is flushed or swapped. */
 typedef void (*keyspace_modified_fn)(void *ctx, database *db, const char *key, size_t key_len,
                                      const char *event, int type_class);
 

@@ -5,6 +5,8 @@
 
 #include "handlers.h"
 #include "rivet/blocking.h"
+#include "rivet/transaction.h"
+#include "rivet/watch.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/server.h"
@@ -34,6 +36,8 @@ void command_quit(client *c)
 
 void command_reset(client *c)
 {
+    transaction_discard(c);
+    watch_unwatch_all(c);
     c->db = keyspace_database(server.keyspace, 0);
     c->reply.protocol = 2;
     client_set_name(c, &c->name, NULL, 0);

@@ -14,10 +14,14 @@
 #include "rivet/net.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
+#include "rivet/transaction.h"
 
 /* Reject replies count as errors in INFO errorstats and rejected_calls. */
 static void reject_len(client *c, const command *cmd, const char *error, size_t len)
 {
+    /* A rejected command inside MULTI dooms the transaction (EXECABORT). */
+    if (c->flags & CLIENT_MULTI)
+        c->flags |= CLIENT_DIRTY_EXEC;
     reply_error_len(&c->reply, error, len);
     errorstats_count(server.errorstats, error);
     if (cmd)
@@ -148,6 +152,47 @@ static const command *resolve(client *c)
     return cmd;
 }
 
+/* Runs one resolved command with its bookkeeping: stats, error counts, slow
+ * log. EXEC calls it for each queued command. */
+void dispatch_call(client *c, const command *cmd)
+{
+    /* The clock was read once for the whole read batch (net.c): a command
+     * sees the time its batch arrived as one consistent "now", and the
+     * per-command cost is two TSC reads. */
+    size_t reply_start = c->reply.out.len;
+    const command *previous = c->command;
+    c->command = cmd;
+    uint64_t start = clock_ticks();
+    cmd->handler(c);
+    int64_t duration = clock_ticks_to_us(clock_ticks() - start);
+    cmd->stats->calls++;
+    cmd->stats->microseconds += (uint64_t)duration;
+    /* A reply that starts with '-' is an error: count it once here rather
+     * than in every handler. */
+    if (c->reply.out.len > reply_start && c->reply.out.data[reply_start] == '-') {
+        cmd->stats->failed_calls++;
+        errorstats_count(server.errorstats, c->reply.out.data + reply_start + 1);
+    }
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG))
+        slowlog_record(server.slowlog, server.config.slowlog_log_slower_than,
+                       (size_t)server.config.slowlog_max_len, c->argc, c->argv, c->argv_len,
+                       duration, server.now_ms / 1000, c->address, c->name);
+    c->last_command = cmd;
+    c->command = previous;
+}
+
+/* Inside MULTI everything but these is queued, as in Redis. */
+static int runs_inside_multi(const command *cmd)
+{
+    static const char *const names[] = {"exec", "discard", "multi", "watch", "quit", "reset", NULL};
+    if (cmd->parent)
+        return 0;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(cmd->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void server_execute(client *c)
 {
     /* CLIENT REPLY SKIP applies to the command after it. */
@@ -168,29 +213,18 @@ void server_execute(client *c)
                      "set this option in the configuration file, and then restart the server.",
                      cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
             reject(c, cmd, text);
-        } else {
-            /* The clock was read once for the whole read batch (net.c): a
-             * command sees the time its batch arrived, as one consistent
-             * "now", and the per-command cost is two TSC reads. */
-            c->command = cmd;
-            uint64_t start = clock_ticks();
-            cmd->handler(c);
-            int64_t duration = clock_ticks_to_us(clock_ticks() - start);
-            cmd->stats->calls++;
-            cmd->stats->microseconds += (uint64_t)duration;
-            /* A reply that starts with '-' is an error: count it once here
-             * rather than in every handler. */
-            if (c->reply.out.len > reply_start && c->reply.out.data[reply_start] == '-') {
-                cmd->stats->failed_calls++;
-                errorstats_count(server.errorstats, c->reply.out.data + reply_start + 1);
+        } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
+            if (cmd->flags & CMD_NO_MULTI) {
+                reject(c, cmd, "ERR Command not allowed inside a transaction");
+            } else {
+                transaction_enqueue(c, cmd);
+                reply_status(&c->reply, "QUEUED");
             }
-            if (!(cmd->flags & CMD_SKIP_SLOWLOG))
-                slowlog_record(server.slowlog, server.config.slowlog_log_slower_than,
-                               (size_t)server.config.slowlog_max_len, c->argc, c->argv, c->argv_len,
-                               duration, server.now_ms / 1000, c->address, c->name);
-            c->last_command = cmd;
-            c->command = NULL;
-            /* Writes may have readied keys that blocked clients wait for. */
+        } else {
+            dispatch_call(c, cmd);
+            /* Writes may have readied keys that blocked clients wait for;
+             * they are served only between top-level commands, so nothing
+             * runs inside a transaction. */
             blocking_serve_ready();
         }
     }

@@ -113,6 +113,16 @@ void command_command_list(client *c);
 void command_command_getkeys(client *c);
 void command_command_help(client *c);
 
+/* transactions: src/commands/transaction.c */
+void command_multi(client *c);
+void command_exec(client *c);
+void command_discard(client *c);
+void command_watch(client *c);
+void command_unwatch(client *c);
+
+/* Runs a resolved command with its bookkeeping (dispatch.c; EXEC uses it). */
+void dispatch_call(client *c, const struct command *cmd);
+
 /* Shared helpers for handlers (src/commands/common.c). */
 /* Reads argv[i] as an int64; on failure replies ERR_NOT_INTEGER, returns 0. */
 int argument_int64(client *c, int i, int64_t *out);

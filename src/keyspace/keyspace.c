@@ -277,6 +277,9 @@ int database_id(const database *db)
 
 void keyspace_swap_databases(keyspace *ks, int a, int b)
 {
+    /* Announced before the swap so watchers of keys that exist now hear. */
+    keyspace_signal_modified(&ks->databases[a], NULL, 0, "swapdb", EVENT_GENERIC);
+    keyspace_signal_modified(&ks->databases[b], NULL, 0, "swapdb", EVENT_GENERIC);
     database tmp = ks->databases[a];
     ks->databases[a] = ks->databases[b];
     ks->databases[b] = tmp;
@@ -656,6 +659,8 @@ size_t keyspace_expires_count(const database *db)
 
 void keyspace_flush(database *db)
 {
+    if (keyspace_size(db) > 0)
+        keyspace_signal_modified(db, NULL, 0, "flushdb", EVENT_GENERIC);
     database_clear(db);
 }
 

@@ -5,6 +5,8 @@
 
 #include "rivet/memory.h"
 #include "rivet/server.h"
+#include "rivet/transaction.h"
+#include "rivet/watch.h"
 
 client *client_create(void)
 {
@@ -20,6 +22,8 @@ void client_destroy(client *c)
 {
     if (c == NULL)
         return;
+    transaction_discard(c);
+    watch_unwatch_all(c);
     buffer_release(&c->reply.out);
     mem_free(c->argv);
     mem_free(c->argv_len);

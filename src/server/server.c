@@ -20,6 +20,7 @@
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/slowlog.h"
+#include "rivet/watch.h"
 
 server_state server;
 
@@ -75,6 +76,11 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
     (void)ctx;
     (void)event;
     (void)type_class;
+    if (key == NULL) { /* the whole database is about to be flushed or swapped */
+        watch_database_touched(db);
+        return;
+    }
+    watch_key_touched(db, key, key_len);
     blocking_key_touched(db, key, key_len);
 }
 
@@ -153,6 +159,7 @@ static int start(int argc, char **argv)
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
     blocking_init();
+    watch_init();
     command_register_types(server.keyspace);
     command_table_init();
     server.slowlog = slowlog_create();
@@ -187,6 +194,7 @@ int server_main(int argc, char **argv)
     int code = start(argc, argv);
     net_release();
     blocking_release();
+    watch_release();
     slowlog_destroy(server.slowlog);
     errorstats_destroy(server.errorstats);
     command_table_release();

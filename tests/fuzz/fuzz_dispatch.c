@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rivet/blocking.h"
 #include "rivet/errorstats.h"
 #include "rivet/memory.h"
 #include "rivet/resp_parse.h"
@@ -25,6 +26,8 @@ static void fuzz_init(void)
     server.random_state = 0x9E3779B97F4A7C15ull;
     server.active_expire_enabled = 1;
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
+    keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
+    blocking_init();
     command_register_types(server.keyspace);
     command_table_init();
     server.slowlog = slowlog_create();
@@ -135,6 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                     at += one;
                 }
+                /* Nothing else runs here to wake a blocked command. */
+                if (client_is_blocked(c))
+                    blocking_release_client(c, BLOCKING_RELEASE_TIMEOUT);
                 buffer_clear(&c->reply.out);
                 c->flags &= ~(CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP);
             }
