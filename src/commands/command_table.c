@@ -60,8 +60,8 @@ static command client_subcommands[] = {
         "Sets information specific to the client or connection."),
     ROW("setname", 3, NOSCRIPT | LOADING | STALE, C_SLOW | C_CONN, 0, 0, 0, 0,
         command_client_setname, "connection", "2.6.9", "O(1)", "Sets the connection name."),
-    ROW("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, C_ADMIN | C_SLOW | C_DANGER | C_CONN,
-        0, 0, 0, 0, command_client_unblock, "connection", "5.0.0",
+    ROW("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, C_ADMIN | C_SLOW | C_DANGER | C_CONN, 0,
+        0, 0, 0, command_client_unblock, "connection", "5.0.0",
         "O(log N) where N is the number of client connections",
         "Unblocks a client blocked by a blocking command from a different connection."),
     ROW("trackinginfo", 2, NOSCRIPT | LOADING | STALE, C_SLOW | C_CONN, 0, 0, 0, 0,
@@ -165,8 +165,14 @@ static command commands[] = {
         "doesn't exist."),
     ROW("del", -2, W, C_KS | C_W | C_SLOW, 1, -1, 1, KEY_DEL, command_del, "generic", "1.0.0",
         "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
+    ROW("discard", 1, NOSCRIPT | LOADING | STALE | FAST | BUSY, C_FAST | ACL_TRANSACTION, 0, 0, 0,
+        0, command_discard, "transactions", "2.0.0",
+        "O(N), when N is the number of queued commands", "Discards a transaction."),
     ROW("echo", 2, FAST, C_FAST | C_CONN, 0, 0, 0, 0, command_echo, "connection", "1.0.0", "O(1)",
         "Returns the given string."),
+    ROW("exec", 1, NOSCRIPT | LOADING | STALE | CMD_SKIP_SLOWLOG, C_SLOW | ACL_TRANSACTION, 0, 0, 0,
+        0, command_exec, "transactions", "1.2.0", "Depends on commands in the transaction",
+        "Executes all commands in a transaction."),
     ROW("exists", -2, R | FAST, C_KS | C_R | C_FAST, 1, -1, 1, KEY_RO, command_exists, "generic",
         "1.0.0", "O(N) where N is the number of keys to check.",
         "Determines whether one or more keys exist."),
@@ -234,6 +240,8 @@ static command commands[] = {
         "string", "1.0.1", "O(N) where N is the number of keys to set.",
         "Atomically modifies the string values of one or more keys only when all keys don't "
         "exist."),
+    ROW("multi", 1, NOSCRIPT | LOADING | STALE | FAST | BUSY, C_FAST | ACL_TRANSACTION, 0, 0, 0, 0,
+        command_multi, "transactions", "1.2.0", "O(1)", "Starts a transaction."),
     PARENT("object", -2, object_subcommands, "generic", "2.2.3",
            "A container for object introspection commands."),
     ROW("persist", 2, W | FAST, C_KS | C_W | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE, command_persist,
@@ -314,6 +322,12 @@ static command commands[] = {
     ROW("unlink", -2, W | FAST, C_KS | C_W | C_FAST, 1, -1, 1, KEY_RM | KEY_DELETE, command_unlink,
         "generic", "4.0.0", "O(1) for each key removed regardless of its size.",
         "Asynchronously deletes one or more keys."),
+    ROW("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | BUSY, C_FAST | ACL_TRANSACTION, 0, 0, 0,
+        0, command_unwatch, "transactions", "2.2.0", "O(1)",
+        "Forgets about watched keys of a transaction."),
+    ROW("watch", -2, NOSCRIPT | LOADING | STALE | FAST | BUSY, C_FAST | ACL_TRANSACTION, 1, -1, 1,
+        KEY_RO, command_watch, "transactions", "2.2.0", "O(1) for every key.",
+        "Monitors changes to keys to determine the execution of a transaction."),
     ROW("wait", 3, NOSCRIPT, C_SLOW | C_CONN, 0, 0, 0, 0, command_wait, "generic", "3.0.0", "O(1)",
         "Blocks until the asynchronous replication of all preceding write commands sent by the "
         "connection is completed."),
@@ -323,6 +337,7 @@ static command commands[] = {
  * line per family. */
 static const command *const families[] = {
     commands,
+    list_command_rows,
 };
 
 void command_register_types(keyspace *ks)
@@ -330,6 +345,7 @@ void command_register_types(keyspace *ks)
     /* Each value type registers how its values are freed and copied. One
      * line per type family. */
     (void)ks;
+    list_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */
