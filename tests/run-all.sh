@@ -35,8 +35,11 @@ build() { # build DIR CMAKE_ARGS...
     shift
     cmake -S . -B "$dir" -DRIVET_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
         { cat "$dir.configure.log"; return 1; }
-    cmake --build "$dir" -j"$jobs" 2>&1 | grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built)' || true
-    [ "${PIPESTATUS[0]}" -eq 0 ]
+    local status
+    cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1
+    status=$?
+    grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built)' "$dir.build.log"
+    return $status
 }
 
 run_ctest() { # run_ctest DIR

@@ -135,6 +135,10 @@ const char *command_full_name(const command *cmd, char *buf, size_t size);
 int command_get_keys(const command *cmd, int argc, const char **argv, const size_t *argv_len,
                      int *positions, int max);
 
+/* Writes the Markdown command reference (docs/commands.md). */
+#include <stdio.h>
+void command_print_markdown(FILE *out);
+
 /* Names of flags and categories as COMMAND INFO / ACL print them. */
 const char *command_flag_name(int bit);
 const char *command_category_name(int bit);

@@ -187,6 +187,12 @@ int server_main(int argc, char **argv)
                RIVET_REDIS_COMPAT_VERSION, mem_allocator_name(), (int)(sizeof(long) * 8));
         return 0;
     }
+    if (argc >= 1 && strcmp(argv[0], "--commands-markdown") == 0) {
+        command_table_init();
+        command_print_markdown(stdout);
+        command_table_release();
+        return 0;
+    }
     if (argc >= 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
         print_usage();
         return 0;
