@@ -8,16 +8,20 @@
 #include "rivet/glob.h"
 #include "rivet/server.h"
 
-static void reply_flag_set(reply_writer *w, uint32_t flags)
+static void reply_flag_set(reply_writer *w, const command *cmd)
 {
+    uint32_t flags = cmd->flags;
     size_t n = 0;
     for (int bit = 0; bit < CMD_FLAG_COUNT; bit++)
         if ((flags & (1u << bit)) && (1u << bit) != CMD_PROTECTED)
             n++;
-    reply_set(w, n);
+    /* Keys found through a count are "movable": COMMAND GETKEYS is needed. */
+    reply_set(w, n + (cmd->key_numkeys_index > 0));
     for (int bit = 0; bit < CMD_FLAG_COUNT; bit++)
         if ((flags & (1u << bit)) && (1u << bit) != CMD_PROTECTED)
             reply_status(w, command_flag_name(bit));
+    if (cmd->key_numkeys_index > 0)
+        reply_status(w, "movablekeys");
 }
 
 static void reply_category_set(reply_writer *w, uint32_t categories)
@@ -40,8 +44,47 @@ static const char *const key_flag_names[] = {
     "RO",     "RW",     "OW",      "RM",         "access",        "update",
     "insert", "delete", "not_key", "incomplete", "variable_flags"};
 
+static void reply_keynum_spec(reply_writer *w, const command *cmd)
+{
+    reply_array(w, 1);
+    reply_map(w, 3);
+    reply_bulk_cstr(w, "flags");
+    size_t n = 0;
+    for (int bit = 0; bit < 11; bit++)
+        if (cmd->key_flags & (1u << bit))
+            n++;
+    reply_set(w, n);
+    for (int bit = 0; bit < 11; bit++)
+        if (cmd->key_flags & (1u << bit))
+            reply_status(w, key_flag_names[bit]);
+    reply_bulk_cstr(w, "begin_search");
+    reply_map(w, 2);
+    reply_bulk_cstr(w, "type");
+    reply_bulk_cstr(w, "index");
+    reply_bulk_cstr(w, "spec");
+    reply_map(w, 1);
+    reply_bulk_cstr(w, "index");
+    reply_integer(w, cmd->key_numkeys_index);
+    reply_bulk_cstr(w, "find_keys");
+    reply_map(w, 2);
+    reply_bulk_cstr(w, "type");
+    reply_bulk_cstr(w, "keynum");
+    reply_bulk_cstr(w, "spec");
+    reply_map(w, 3);
+    reply_bulk_cstr(w, "keynumidx");
+    reply_integer(w, 0);
+    reply_bulk_cstr(w, "firstkey");
+    reply_integer(w, 1);
+    reply_bulk_cstr(w, "keystep");
+    reply_integer(w, 1);
+}
+
 static void reply_key_specs(reply_writer *w, const command *cmd)
 {
+    if (cmd->key_numkeys_index > 0) {
+        reply_keynum_spec(w, cmd);
+        return;
+    }
     if (cmd->first_key <= 0) {
         reply_array(w, 0);
         return;
@@ -93,10 +136,10 @@ static void reply_command_info(reply_writer *w, const command *cmd)
     reply_array(w, 10);
     reply_bulk_cstr(w, command_full_name(cmd, name, sizeof(name)));
     reply_integer(w, cmd->arity);
-    reply_flag_set(w, cmd->flags);
+    reply_flag_set(w, cmd);
     reply_integer(w, cmd->first_key);
     reply_integer(w, cmd->last_key);
-    reply_integer(w, cmd->key_step);
+    reply_integer(w, cmd->key_numkeys_index > 0 ? 0 : cmd->key_step);
     reply_category_set(w, cmd->categories);
     reply_set(w, 0); /* tips */
     reply_key_specs(w, cmd);

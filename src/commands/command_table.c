@@ -9,6 +9,7 @@
 #include "rivet/command.h"
 #include "rivet/hash.h"
 #include "rivet/memory.h"
+#include "rivet/number.h"
 
 #include "table.h"
 
@@ -480,8 +481,18 @@ const char *command_full_name(const command *cmd, char *buf, size_t size)
 int command_get_keys(const command *cmd, int argc, const char **argv, const size_t *argv_len,
                      int *positions, int max)
 {
-    (void)argv;
-    (void)argv_len;
+    if (cmd->key_numkeys_index > 0) {
+        /* numkeys key [key ...]: the count says how many keys follow. */
+        int at = cmd->key_numkeys_index;
+        int64_t numkeys;
+        if (at >= argc || !number_parse_int64(argv[at], argv_len[at], &numkeys) || numkeys < 0 ||
+            numkeys > argc - at - 1)
+            return -1;
+        int n = 0;
+        for (int i = 0; i < numkeys && n < max; i++)
+            positions[n++] = at + 1 + i;
+        return n;
+    }
     if (cmd->first_key <= 0)
         return 0;
     int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "rivet/blocking.h"
 #include "rivet/memory.h"
 #include "rivet/number.h"
 #include "rivet/quicklist.h"
@@ -237,23 +238,25 @@ static void command_rpop(client *c)
     pop_generic(c, QUICKLIST_TAIL);
 }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-static void command_lmpop(client *c)
+/* [B]LMPOP's arguments from argv[first] on: numkeys key [key ...]
+ * LEFT|RIGHT [COUNT count]. Returns 0 after replying an error, 1 after
+ * serving a pop, and -1 when every key is missing (nothing written). */
+static int mpop_generic(client *c, int first)
 {
     int64_t numkeys;
-    if (!number_parse_int64(c->argv[1], c->argv_len[1], &numkeys) || numkeys < 1) {
+    if (!number_parse_int64(c->argv[first], c->argv_len[first], &numkeys) || numkeys < 1) {
         reply_error(&c->reply, ERR_NUMKEYS);
-        return;
+        return 0;
     }
-    if (numkeys > c->argc - 3) {
+    if (numkeys > c->argc - first - 2) {
         reply_error(&c->reply, ERR_SYNTAX);
-        return;
+        return 0;
     }
-    int where_index = 2 + (int)numkeys;
+    int where_index = first + 1 + (int)numkeys;
     enum quicklist_end where;
     if (!parse_end(c, where_index, &where)) {
         reply_error(&c->reply, ERR_SYNTAX);
-        return;
+        return 0;
     }
     int64_t count = -1;
     for (int i = where_index + 1; i < c->argc; i++) {
@@ -261,21 +264,21 @@ static void command_lmpop(client *c)
             i++;
             if (!number_parse_int64(c->argv[i], c->argv_len[i], &count) || count < 1) {
                 reply_error(&c->reply, ERR_MPOP_COUNT);
-                return;
+                return 0;
             }
             continue;
         }
         reply_error(&c->reply, ERR_SYNTAX);
-        return;
+        return 0;
     }
     if (count == -1)
         count = 1;
 
-    for (int i = 2; i < where_index; i++) {
+    for (int i = first + 1; i < where_index; i++) {
         int wrong_type;
         kv_entry *e = lookup_write_list(c, i, &wrong_type);
         if (wrong_type)
-            return;
+            return 0;
         if (!e)
             continue;
         quicklist *ql = entry_object(e);
@@ -284,9 +287,16 @@ static void command_lmpop(client *c)
         pop_into_reply(c, ql, where, (uint64_t)count);
         signal_list(c, c->argv[i], c->argv_len[i], pop_event(where));
         delete_if_empty(c, ql, c->argv[i], c->argv_len[i]);
-        return;
+        return 1;
     }
-    reply_null_array(&c->reply);
+    return -1;
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void command_lmpop(client *c)
+{
+    if (mpop_generic(c, 1) < 0)
+        reply_null_array(&c->reply);
 }
 
 /* ---------- reads ---------- */
@@ -637,12 +647,166 @@ static void command_rpoplpush(client *c)
     move_generic(c, QUICKLIST_TAIL, QUICKLIST_HEAD);
 }
 
+/* ---------- blocking variants ---------- */
+
+/* Blocking pops and moves try once; if nothing can be served they block
+ * (see blocking.h), unless they run inside EXEC, where they answer as if the
+ * timeout had passed. On a retry they either serve or write nothing. */
+
+static void reply_timeout_null_array(client *c)
+{
+    reply_null_array(&c->reply);
+}
+
+static void reply_timeout_null(client *c)
+{
+    reply_null(&c->reply);
+}
+
+/* Blocks c on argv[first..last] or, where it may not block, answers with
+ * the timeout reply right away. */
+static void block_or_give_up(client *c, int first, int last, int64_t deadline,
+                             blocking_timeout_fn on_timeout, blocking_timeout_fn in_exec)
+{
+    if (client_is_retrying(c))
+        return;
+    if (c->flags & CLIENT_IN_EXEC) {
+        in_exec(c);
+        return;
+    }
+    int count = last - first + 1;
+    int *indexes = mem_alloc(sizeof(int) * (size_t)count);
+    for (int i = 0; i < count; i++)
+        indexes[i] = first + i;
+    blocking_block(c, indexes, count, deadline, on_timeout);
+    mem_free(indexes);
+}
+
+/* BLPOP / BRPOP key [key ...] timeout */
+static void blocking_pop(client *c, enum quicklist_end where)
+{
+    int64_t deadline;
+    if (!blocking_parse_timeout(c, c->argc - 1, &deadline))
+        return;
+    for (int i = 1; i < c->argc - 1; i++) {
+        int wrong_type;
+        kv_entry *e = lookup_write_list(c, i, &wrong_type);
+        if (wrong_type)
+            return;
+        if (!e)
+            continue;
+        quicklist *ql = entry_object(e);
+        listpack_entry entry;
+        reply_array(&c->reply, 2);
+        reply_bulk(&c->reply, c->argv[i], c->argv_len[i]);
+        quicklist_peek(ql, where, &entry);
+        reply_list_entry(c, &entry);
+        quicklist_pop(ql, where);
+        signal_list(c, c->argv[i], c->argv_len[i], pop_event(where));
+        delete_if_empty(c, ql, c->argv[i], c->argv_len[i]);
+        return;
+    }
+    block_or_give_up(c, 1, c->argc - 2, deadline, reply_timeout_null_array,
+                     reply_timeout_null_array);
+}
+
+static void command_blpop(client *c)
+{
+    blocking_pop(c, QUICKLIST_HEAD);
+}
+
+static void command_brpop(client *c)
+{
+    blocking_pop(c, QUICKLIST_TAIL);
+}
+
+static void blocking_move(client *c, enum quicklist_end from, enum quicklist_end to,
+                          int timeout_index)
+{
+    int64_t deadline;
+    if (!blocking_parse_timeout(c, timeout_index, &deadline))
+        return;
+    int wrong_type;
+    kv_entry *source = lookup_write_list(c, 1, &wrong_type);
+    if (wrong_type)
+        return;
+    if (source) {
+        move_generic(c, from, to);
+        return;
+    }
+    /* Redis answers a timeout with a null array but, inside EXEC, a null. */
+    block_or_give_up(c, 1, 1, deadline, reply_timeout_null_array, reply_timeout_null);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+static void command_blmove(client *c)
+{
+    enum quicklist_end from, to;
+    if (!parse_end(c, 3, &from) || !parse_end(c, 4, &to)) {
+        reply_error(&c->reply, ERR_SYNTAX);
+        return;
+    }
+    blocking_move(c, from, to, 5);
+}
+
+/* BRPOPLPUSH source destination timeout */
+static void command_brpoplpush(client *c)
+{
+    blocking_move(c, QUICKLIST_TAIL, QUICKLIST_HEAD, 3);
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void command_blmpop(client *c)
+{
+    int64_t deadline;
+    if (!blocking_parse_timeout(c, 1, &deadline))
+        return;
+    if (mpop_generic(c, 2) >= 0)
+        return;
+    int64_t numkeys = 0;
+    number_parse_int64(c->argv[2], c->argv_len[2], &numkeys);
+    block_or_give_up(c, 3, 2 + (int)numkeys, deadline, reply_timeout_null_array,
+                     reply_timeout_null_array);
+}
+
 /* ---------- the table rows and the type ---------- */
 
 #define C_LIST  ACL_LIST
 #define KEY_POP (KEY_RW | KEY_ACCESS | KEY_DELETE)
 
 const command list_command_rows[] = {
+    ROW("blmove", 6, W | DOOM | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, 2, 1,
+        KEY_POP, command_blmove, "list", "6.2.0", "O(1)",
+        "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
+        "element is available otherwise. Deletes the list if the last element was moved."),
+    {.name = "blmpop",
+     .arity = -5,
+     .flags = W | CMD_BLOCKING,
+     .categories = C_W | C_LIST | C_SLOW | ACL_BLOCKING,
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 1,
+     .key_numkeys_index = 2,
+     .key_flags = KEY_POP,
+     .handler = command_blmpop,
+     .group = "list",
+     .since = "7.0.0",
+     .complexity = "O(N+M) where N is the number of provided keys and M is the number of elements "
+                   "returned.",
+     .summary = "Pops the first element from one of multiple lists. Blocks until an element is "
+                "available otherwise. Deletes the list if the last element was popped."},
+    ROW("blpop", -3, W | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1, KEY_POP,
+        command_blpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
+        "Removes and returns the first element in a list. Blocks until an element is available "
+        "otherwise. Deletes the list if the last element was popped."),
+    ROW("brpop", -3, W | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1, KEY_POP,
+        command_brpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
+        "Removes and returns the last element in a list. Blocks until an element is available "
+        "otherwise. Deletes the list if the last element was popped."),
+    ROW("brpoplpush", 4, W | DOOM | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, 2, 1,
+        KEY_POP, command_brpoplpush, "list", "2.2.0", "O(1)",
+        "Pops an element from a list, pushes it to another list and returns it. Block until an "
+        "element is available otherwise. Deletes the list if the last element was popped."),
     ROW("lindex", 3, R, C_R | C_LIST | C_SLOW, 1, 1, 1, KEY_READ, command_lindex, "list", "1.0.0",
         "O(N) where N is the number of elements to traverse to get to the element at index. This "
         "makes asking for the first or the last element of the list O(1).",
