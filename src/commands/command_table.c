@@ -338,6 +338,7 @@ static command commands[] = {
  * line per family. */
 static const command *const families[] = {
     commands,
+    hash_command_rows,
     list_command_rows,
 };
 
@@ -346,6 +347,7 @@ void command_register_types(keyspace *ks)
     /* Each value type registers how its values are freed and copied. One
      * line per type family. */
     (void)ks;
+    hash_register_type(ks);
     list_register_type(ks);
 }
 

@@ -1,0 +1,939 @@
+/* The hash commands: field/value maps stored under one key.
+ *
+ * A hash starts as a listpack of alternating fields and values (Redis's
+ * "listpack" encoding: one allocation, a few bytes of overhead a pair) and
+ * becomes a field_table ("hashtable": O(1) field access) once it has more
+ * than hash-max-listpack-entries pairs or is given a field or value longer
+ * than hash-max-listpack-value bytes. As in Redis it never converts back, so
+ * OBJECT ENCODING reports the same thing Redis does after the same history.
+ *
+ * The encoding-specific code sits in the hash_* helpers at the top; the
+ * handlers below them see one interface. The order in which arguments are
+ * parsed and keys looked up follows Redis 7.0, because clients observe which
+ * error wins when several apply. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "rivet/buffer.h"
+#include "rivet/field_table.h"
+#include "rivet/glob.h"
+#include "rivet/listpack.h"
+#include "rivet/memory.h"
+#include "rivet/number.h"
+#include "rivet/server.h"
+
+#include "table.h"
+
+#define ERR_HASH_NOT_INTEGER "ERR hash value is not an integer"
+#define ERR_HASH_NOT_FLOAT   "ERR hash value is not a float"
+#define ERR_NAN_OR_INFINITY  "ERR value is NaN or Infinity"
+#define ERR_INCR_NAN_OR_INF  "ERR increment would produce NaN or Infinity"
+#define ERR_INVALID_CURSOR   "ERR invalid cursor"
+#define ERR_OUT_OF_RANGE     "ERR value is out of range"
+#define ERR_COUNT_RANGE                                                                            \
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+
+/* Redis reads float operands of up to this many characters. */
+#define LONG_DOUBLE_TEXT_MAX 5120
+/* A listpack stays well below its 4 GB addressing limit: a pair that would
+ * take it past this converts the hash instead (only reachable when
+ * hash-max-listpack-value is raised far above its default). */
+#define LISTPACK_SAFE_BYTES (1u << 30)
+
+/* ---------- the value: a listpack or a field_table ---------- */
+
+static int is_listpack(const kv_entry *e)
+{
+    return entry_encoding(e) == ENCODING_LISTPACK;
+}
+
+static size_t hash_length(const kv_entry *e)
+{
+    if (is_listpack(e))
+        return listpack_length(entry_object(e)) / 2;
+    return field_table_size(entry_object(e));
+}
+
+/* The bytes of the listpack entry at pos; integers rendered into scratch. */
+static const char *listpack_bytes_at(const listpack *lp, size_t pos, char scratch[24], size_t *len)
+{
+    listpack_entry entry;
+    listpack_get(lp, pos, &entry);
+    return listpack_entry_bytes(&entry, scratch, len);
+}
+
+/* Cursor of field's entry in a listpack hash, or LISTPACK_NONE. */
+static size_t listpack_find_field(const listpack *lp, const char *field, size_t len)
+{
+    return listpack_find(lp, listpack_first(lp), field, len, 1);
+}
+
+/* Looks field up. On success *value and *value_len describe its value (a
+ * listpack integer rendered into scratch) and 1 is returned. */
+static int hash_get(kv_entry *e, const char *field, size_t len, char scratch[24],
+                    const char **value, size_t *value_len)
+{
+    if (is_listpack(e)) {
+        const listpack *lp = entry_object(e);
+        size_t pos = listpack_find_field(lp, field, len);
+        if (pos == LISTPACK_NONE)
+            return 0;
+        *value = listpack_bytes_at(lp, listpack_next(lp, pos), scratch, value_len);
+        return 1;
+    }
+    field_pair pair;
+    if (!field_table_get(entry_object(e), field, len, &pair))
+        return 0;
+    *value = pair.value;
+    *value_len = pair.value_len;
+    return 1;
+}
+
+/* Listpack -> field_table, once and for good. */
+static void hash_convert(kv_entry *e)
+{
+    listpack *lp = entry_object(e);
+    field_table *table = field_table_create();
+    char field_scratch[24], value_scratch[24];
+    for (size_t pos = listpack_first(lp); pos != LISTPACK_NONE;) {
+        size_t field_len, value_len;
+        const char *field = listpack_bytes_at(lp, pos, field_scratch, &field_len);
+        pos = listpack_next(lp, pos);
+        const char *value = listpack_bytes_at(lp, pos, value_scratch, &value_len);
+        pos = listpack_next(lp, pos);
+        field_table_add(table, field, field_len, value, value_len);
+    }
+    entry_set_object(e, ENCODING_HASHTABLE, table);
+    listpack_free(lp);
+}
+
+static int exceeds_listpack_value(size_t len)
+{
+    return (uint64_t)len > (uint64_t)server.config.hash_max_listpack_value;
+}
+
+/* Sets field to value, converting the hash first when the pair is too long
+ * for a listpack and afterwards when the hash has too many pairs. Returns 1
+ * when the field is new. */
+static int hash_set(kv_entry *e, const char *field, size_t field_len, const char *value,
+                    size_t value_len)
+{
+    if (is_listpack(e)) {
+        listpack *lp = entry_object(e);
+        if (exceeds_listpack_value(field_len) || exceeds_listpack_value(value_len) ||
+            listpack_bytes(lp) + field_len + value_len > LISTPACK_SAFE_BYTES) {
+            hash_convert(e);
+        } else {
+            size_t pos = listpack_find_field(lp, field, field_len);
+            if (pos != LISTPACK_NONE) {
+                lp = listpack_replace(lp, listpack_next(lp, pos), value, value_len);
+                entry_set_object(e, ENCODING_LISTPACK, lp);
+                return 0;
+            }
+            lp = listpack_append(lp, field, field_len);
+            lp = listpack_append(lp, value, value_len);
+            entry_set_object(e, ENCODING_LISTPACK, lp);
+            if ((uint64_t)listpack_length(lp) / 2 >
+                (uint64_t)server.config.hash_max_listpack_entries)
+                hash_convert(e);
+            return 1;
+        }
+    }
+    return field_table_set(entry_object(e), field, field_len, value, value_len);
+}
+
+/* Removes field; 1 if it was there. */
+static int hash_delete(kv_entry *e, const char *field, size_t len)
+{
+    if (is_listpack(e)) {
+        listpack *lp = entry_object(e);
+        size_t pos = listpack_find_field(lp, field, len);
+        if (pos == LISTPACK_NONE)
+            return 0;
+        entry_set_object(e, ENCODING_LISTPACK, listpack_delete(lp, pos, 2, NULL));
+        return 1;
+    }
+    return field_table_delete(entry_object(e), field, len);
+}
+
+/* Walks every pair in the hash's own order (insertion order for a
+ * listpack). The hash may not change while the iterator is open. */
+typedef struct hash_iterator {
+    const listpack *lp; /* NULL for a field_table */
+    size_t pos;
+    field_table_iterator table_iterator;
+    char field_scratch[24], value_scratch[24];
+} hash_iterator;
+
+static void hash_iterator_init(hash_iterator *it, kv_entry *e)
+{
+    if (is_listpack(e)) {
+        it->lp = entry_object(e);
+        it->pos = listpack_first(it->lp);
+    } else {
+        it->lp = NULL;
+        field_table_iterator_init(&it->table_iterator, entry_object(e));
+    }
+}
+
+static int hash_iterator_next(hash_iterator *it, field_pair *pair)
+{
+    if (it->lp == NULL)
+        return field_table_iterator_next(&it->table_iterator, pair);
+    if (it->pos == LISTPACK_NONE)
+        return 0;
+    pair->field = listpack_bytes_at(it->lp, it->pos, it->field_scratch, &pair->field_len);
+    it->pos = listpack_next(it->lp, it->pos);
+    pair->value = listpack_bytes_at(it->lp, it->pos, it->value_scratch, &pair->value_len);
+    it->pos = listpack_next(it->lp, it->pos);
+    return 1;
+}
+
+static void hash_iterator_release(hash_iterator *it)
+{
+    if (it->lp == NULL)
+        field_table_iterator_release(&it->table_iterator);
+}
+
+/* ---------- lookups shared by the handlers ---------- */
+
+/* Write-path lookup of argv[1] expecting a hash: NULL when the key is
+ * missing, or (after replying WRONGTYPE, *wrong_type set) of another type. */
+static kv_entry *lookup_write_hash(client *c, int *wrong_type)
+{
+    kv_entry *e = keyspace_lookup(c->db, c->argv[1], c->argv_len[1]);
+    *wrong_type = 0;
+    if (e && entry_type(e) != OBJECT_HASH) {
+        reply_error(&c->reply, ERR_WRONGTYPE);
+        *wrong_type = 1;
+        return NULL;
+    }
+    return e;
+}
+
+/* An empty listpack hash under argv[1]; the caller adds a pair at once, so
+ * no empty hash is ever visible. */
+static kv_entry *create_hash(client *c)
+{
+    return keyspace_set_object(c->db, c->argv[1], c->argv_len[1], OBJECT_HASH, ENCODING_LISTPACK,
+                               listpack_create(), 0);
+}
+
+static kv_entry *lookup_read_hash(client *c, int *wrong_type)
+{
+    return lookup_read_typed(c, c->argv[1], c->argv_len[1], OBJECT_HASH, wrong_type);
+}
+
+static void signal_hash(client *c, const char *event)
+{
+    keyspace_signal_modified(c->db, c->argv[1], c->argv_len[1], event, EVENT_HASH);
+}
+
+/* ---------- HSET, HMSET, HSETNX ---------- */
+
+static void set_pairs(client *c, int is_hmset)
+{
+    if (c->argc % 2 == 1) {
+        reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command",
+                     is_hmset ? "hmset" : "hset");
+        return;
+    }
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (e == NULL)
+        e = create_hash(c);
+    int64_t added = 0;
+    for (int i = 2; i < c->argc; i += 2)
+        added += hash_set(e, c->argv[i], c->argv_len[i], c->argv[i + 1], c->argv_len[i + 1]);
+    signal_hash(c, "hset");
+    if (is_hmset)
+        reply_ok(&c->reply);
+    else
+        reply_integer(&c->reply, added);
+}
+
+static void command_hset(client *c)
+{
+    set_pairs(c, 0);
+}
+
+static void command_hmset(client *c)
+{
+    set_pairs(c, 1);
+}
+
+static void command_hsetnx(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    char scratch[24];
+    const char *value;
+    size_t value_len;
+    if (e && hash_get(e, c->argv[2], c->argv_len[2], scratch, &value, &value_len)) {
+        reply_integer(&c->reply, 0);
+        return;
+    }
+    if (e == NULL)
+        e = create_hash(c);
+    hash_set(e, c->argv[2], c->argv_len[2], c->argv[3], c->argv_len[3]);
+    signal_hash(c, "hset");
+    reply_integer(&c->reply, 1);
+}
+
+/* ---------- reads of single fields ---------- */
+
+static void command_hget(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    char scratch[24];
+    const char *value;
+    size_t value_len;
+    if (e && hash_get(e, c->argv[2], c->argv_len[2], scratch, &value, &value_len))
+        reply_bulk(&c->reply, value, value_len);
+    else
+        reply_null(&c->reply);
+}
+
+static void command_hmget(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    reply_array(&c->reply, (size_t)(c->argc - 2));
+    for (int i = 2; i < c->argc; i++) {
+        char scratch[24];
+        const char *value;
+        size_t value_len;
+        if (e && hash_get(e, c->argv[i], c->argv_len[i], scratch, &value, &value_len))
+            reply_bulk(&c->reply, value, value_len);
+        else
+            reply_null(&c->reply);
+    }
+}
+
+static void command_hexists(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    char scratch[24];
+    const char *value;
+    size_t value_len;
+    reply_integer(&c->reply,
+                  e && hash_get(e, c->argv[2], c->argv_len[2], scratch, &value, &value_len));
+}
+
+static void command_hstrlen(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    char scratch[24];
+    const char *value;
+    size_t value_len = 0;
+    if (e == NULL || !hash_get(e, c->argv[2], c->argv_len[2], scratch, &value, &value_len))
+        value_len = 0;
+    reply_integer(&c->reply, (int64_t)value_len);
+}
+
+static void command_hlen(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    reply_integer(&c->reply, e ? (int64_t)hash_length(e) : 0);
+}
+
+/* ---------- HDEL ---------- */
+
+static void command_hdel(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (e == NULL) {
+        reply_integer(&c->reply, 0);
+        return;
+    }
+    int64_t deleted = 0;
+    int key_removed = 0;
+    for (int i = 2; i < c->argc; i++) {
+        deleted += hash_delete(e, c->argv[i], c->argv_len[i]);
+        if (hash_length(e) == 0) {
+            keyspace_delete(c->db, c->argv[1], c->argv_len[1]);
+            key_removed = 1;
+            break;
+        }
+    }
+    if (deleted) {
+        signal_hash(c, "hdel");
+        if (key_removed)
+            keyspace_signal_modified(c->db, c->argv[1], c->argv_len[1], "del", EVENT_GENERIC);
+    }
+    reply_integer(&c->reply, deleted);
+}
+
+/* ---------- HKEYS, HVALS, HGETALL ---------- */
+
+enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
+
+static void get_all(client *c, int want)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    size_t length = e ? hash_length(e) : 0;
+    if (want == (WANT_FIELDS | WANT_VALUES))
+        reply_map(&c->reply, length);
+    else
+        reply_array(&c->reply, length);
+    if (e == NULL)
+        return;
+    hash_iterator it;
+    field_pair pair;
+    hash_iterator_init(&it, e);
+    while (hash_iterator_next(&it, &pair)) {
+        if (want & WANT_FIELDS)
+            reply_bulk(&c->reply, pair.field, pair.field_len);
+        if (want & WANT_VALUES)
+            reply_bulk(&c->reply, pair.value, pair.value_len);
+    }
+    hash_iterator_release(&it);
+}
+
+static void command_hkeys(client *c)
+{
+    get_all(c, WANT_FIELDS);
+}
+
+static void command_hvals(client *c)
+{
+    get_all(c, WANT_VALUES);
+}
+
+static void command_hgetall(client *c)
+{
+    get_all(c, WANT_FIELDS | WANT_VALUES);
+}
+
+/* ---------- HINCRBY, HINCRBYFLOAT ---------- */
+
+static void command_hincrby(client *c)
+{
+    int64_t increment;
+    if (!argument_int64(c, 3, &increment))
+        return;
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int64_t value = 0;
+    char scratch[24];
+    const char *text;
+    size_t text_len;
+    if (e && hash_get(e, c->argv[2], c->argv_len[2], scratch, &text, &text_len) &&
+        !number_parse_int64(text, text_len, &value)) {
+        reply_error(&c->reply, ERR_HASH_NOT_INTEGER);
+        return;
+    }
+    if ((increment < 0 && value < 0 && increment < INT64_MIN - value) ||
+        (increment > 0 && value > 0 && increment > INT64_MAX - value)) {
+        reply_error(&c->reply, ERR_OVERFLOW);
+        return;
+    }
+    value += increment;
+    char digits[24];
+    size_t digits_len = number_format_int64(digits, value);
+    if (e == NULL)
+        e = create_hash(c);
+    hash_set(e, c->argv[2], c->argv_len[2], digits, digits_len);
+    signal_hash(c, "hincrby");
+    reply_integer(&c->reply, value);
+}
+
+/* Redis's string-to-long-double for HINCRBYFLOAT operands: up to 5 KB of
+ * text, no leading space, no trailing bytes, no NaN; overflow and underflow
+ * to zero fail while an underflow to a subnormal value is accepted. */
+static int parse_float_operand(const char *s, size_t len, long double *out)
+{
+    char text[LONG_DOUBLE_TEXT_MAX];
+    if (len == 0 || len >= sizeof(text))
+        return 0;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    if (isspace((unsigned char)text[0]))
+        return 0;
+    errno = 0;
+    char *end;
+    long double value = strtold(text, &end);
+    if ((size_t)(end - text) != len || isnan(value))
+        return 0;
+    if (errno == ERANGE && (isinf(value) || value == 0))
+        return 0;
+    *out = value;
+    return 1;
+}
+
+static void command_hincrbyfloat(client *c)
+{
+    long double increment, value = 0;
+    if (!parse_float_operand(c->argv[3], c->argv_len[3], &increment)) {
+        reply_error(&c->reply, ERR_NOT_FLOAT);
+        return;
+    }
+    if (isinf(increment)) {
+        reply_error(&c->reply, ERR_NAN_OR_INFINITY);
+        return;
+    }
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    char scratch[24];
+    const char *text;
+    size_t text_len;
+    if (e && hash_get(e, c->argv[2], c->argv_len[2], scratch, &text, &text_len) &&
+        !parse_float_operand(text, text_len, &value)) {
+        reply_error(&c->reply, ERR_HASH_NOT_FLOAT);
+        return;
+    }
+    value += increment;
+    if (isnan(value) || isinf(value)) {
+        reply_error(&c->reply, ERR_INCR_NAN_OR_INF);
+        return;
+    }
+    char result[LONG_DOUBLE_TEXT_MAX];
+    size_t result_len = number_format_long_double(result, sizeof(result), value);
+    if (e == NULL)
+        e = create_hash(c);
+    hash_set(e, c->argv[2], c->argv_len[2], result, result_len);
+    signal_hash(c, "hincrbyfloat");
+    reply_bulk(&c->reply, result, result_len);
+}
+
+/* ---------- HRANDFIELD ---------- */
+
+static void reply_random_pair(client *c, const field_pair *pair, int with_values)
+{
+    if (with_values && client_protocol(c) >= 3)
+        reply_array(&c->reply, 2);
+    reply_bulk(&c->reply, pair->field, pair->field_len);
+    if (with_values)
+        reply_bulk(&c->reply, pair->value, pair->value_len);
+}
+
+/* A listpack hash's pair, by the cursor of its field. */
+static void listpack_pair_at(const listpack *lp, size_t pos, char field_scratch[24],
+                             char value_scratch[24], field_pair *pair)
+{
+    pair->field = listpack_bytes_at(lp, pos, field_scratch, &pair->field_len);
+    pair->value = listpack_bytes_at(lp, listpack_next(lp, pos), value_scratch, &pair->value_len);
+}
+
+/* Cursors of every field of a listpack hash (length pairs). */
+static size_t *listpack_field_cursors(const listpack *lp, size_t length)
+{
+    size_t *cursors = mem_alloc(length * sizeof(size_t));
+    size_t pos = listpack_first(lp);
+    for (size_t i = 0; i < length; i++) {
+        cursors[i] = pos;
+        pos = listpack_next(lp, listpack_next(lp, pos));
+    }
+    return cursors;
+}
+
+/* Every pair of a field_table, for sampling. The pointers stay valid while
+ * the command runs: nothing changes the hash meanwhile. */
+static field_pair *table_pairs(field_table *table, size_t length)
+{
+    field_pair *pairs = mem_alloc(length * sizeof(field_pair));
+    field_table_iterator it;
+    size_t n = 0;
+    field_table_iterator_init(&it, table);
+    while (n < length && field_table_iterator_next(&it, &pairs[n]))
+        n++;
+    field_table_iterator_release(&it);
+    return pairs;
+}
+
+/* Swaps a uniformly chosen element of items[i..length) into items[i]: one
+ * step of a partial Fisher-Yates shuffle. */
+#define SHUFFLE_STEP(items, i, length)                                                             \
+    do {                                                                                           \
+        size_t pick_ = (i) + (size_t)(server_random() % ((length) - (i)));                         \
+        __typeof__((items)[0]) held_ = (items)[i];                                                 \
+        (items)[i] = (items)[pick_];                                                               \
+        (items)[pick_] = held_;                                                                    \
+    } while (0)
+
+/* Distinct random pairs from a big table when few are wanted: draw until
+ * count distinct fields are in hand, remembering the fields' addresses in a
+ * small open-addressing set (a pair's field pointer identifies it). */
+static void sample_sparse(client *c, field_table *table, size_t count, int with_values)
+{
+    size_t slots = 16;
+    while (slots < count * 2)
+        slots <<= 1;
+    const char **seen = mem_calloc(slots * sizeof(const char *));
+    size_t found = 0;
+    while (found < count) {
+        field_pair pair;
+        field_table_random(table, server_random(), &pair);
+        size_t slot = ((uintptr_t)pair.field >> 3) * 0x9e3779b97f4a7c15ull & (slots - 1);
+        while (seen[slot] && seen[slot] != pair.field)
+            slot = (slot + 1) & (slots - 1);
+        if (seen[slot])
+            continue;
+        seen[slot] = pair.field;
+        reply_random_pair(c, &pair, with_values);
+        found++;
+    }
+    mem_free(seen);
+}
+
+static void random_fields_with_count(client *c, int64_t requested, int with_values)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (e == NULL || requested == 0) {
+        reply_empty_array(&c->reply);
+        return;
+    }
+    int unique = requested > 0;
+    uint64_t count = unique ? (uint64_t)requested : (uint64_t)0 - (uint64_t)requested;
+    size_t length = hash_length(e);
+    if (unique && count >= length) {
+        /* Everything, in the hash's own order. */
+        count = length;
+    }
+    int flat_pairs = with_values && client_protocol(c) < 3;
+    reply_array(&c->reply, flat_pairs ? count * 2 : count);
+
+    char field_scratch[24], value_scratch[24];
+    field_pair pair;
+    if (unique && count == length) {
+        hash_iterator it;
+        hash_iterator_init(&it, e);
+        while (hash_iterator_next(&it, &pair))
+            reply_random_pair(c, &pair, with_values);
+        hash_iterator_release(&it);
+        return;
+    }
+    if (is_listpack(e)) {
+        /* At most hash-max-listpack-entries pairs: index them once. */
+        const listpack *lp = entry_object(e);
+        size_t *cursors = listpack_field_cursors(lp, length);
+        for (size_t i = 0; i < count; i++) {
+            size_t index;
+            if (unique) {
+                SHUFFLE_STEP(cursors, i, length);
+                index = i;
+            } else {
+                index = (size_t)(server_random() % length);
+            }
+            listpack_pair_at(lp, cursors[index], field_scratch, value_scratch, &pair);
+            reply_random_pair(c, &pair, with_values);
+        }
+        mem_free(cursors);
+        return;
+    }
+    field_table *table = entry_object(e);
+    if (!unique) {
+        for (uint64_t i = 0; i < count; i++) {
+            field_table_random(table, server_random(), &pair);
+            reply_random_pair(c, &pair, with_values);
+        }
+    } else if (count * 3 > length) {
+        /* A large share of the hash: shuffle the front of a list of all
+         * pairs rather than draw and retry. */
+        field_pair *pairs = table_pairs(table, length);
+        for (size_t i = 0; i < count; i++) {
+            SHUFFLE_STEP(pairs, i, length);
+            reply_random_pair(c, &pairs[i], with_values);
+        }
+        mem_free(pairs);
+    } else {
+        sample_sparse(c, table, (size_t)count, with_values);
+    }
+}
+
+static void command_hrandfield(client *c)
+{
+    if (c->argc >= 3) {
+        int64_t count;
+        if (!argument_int64(c, 2, &count))
+            return;
+        if (count == INT64_MIN) {
+            reply_error(&c->reply, ERR_COUNT_RANGE);
+            return;
+        }
+        int with_values = 0;
+        if (c->argc > 4 || (c->argc == 4 && !argument_is(c, 3, "withvalues"))) {
+            reply_error(&c->reply, ERR_SYNTAX);
+            return;
+        }
+        if (c->argc == 4) {
+            with_values = 1;
+            if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) {
+                reply_error(&c->reply, ERR_OUT_OF_RANGE);
+                return;
+            }
+        }
+        random_fields_with_count(c, count, with_values);
+        return;
+    }
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (e == NULL) {
+        reply_null(&c->reply);
+        return;
+    }
+    field_pair pair;
+    if (is_listpack(e)) {
+        const listpack *lp = entry_object(e);
+        char field_scratch[24], value_scratch[24];
+        size_t index = (size_t)(server_random() % hash_length(e));
+        listpack_pair_at(lp, listpack_seek(lp, (int64_t)index * 2), field_scratch, value_scratch,
+                         &pair);
+    } else {
+        field_table_random(entry_object(e), server_random(), &pair);
+    }
+    reply_bulk(&c->reply, pair.field, pair.field_len);
+}
+
+/* ---------- HSCAN ---------- */
+
+/* A SCAN cursor as Redis reads it (strtoul): optional sign, decimal digits,
+ * a negative number wraps; no leading space, no trailing bytes, no
+ * overflow. An empty string is cursor 0. */
+static int parse_cursor(const char *s, size_t len, uint64_t *out)
+{
+    size_t i = 0;
+    int negative = 0;
+    if (len > 0 && isspace((unsigned char)s[0]))
+        return 0;
+    if (i < len && (s[i] == '+' || s[i] == '-')) {
+        negative = s[i] == '-';
+        i++;
+    }
+    if (i == len || !isdigit((unsigned char)s[i])) {
+        /* strtoul parsed nothing: only acceptable if nothing was there. */
+        *out = 0;
+        return len == 0;
+    }
+    uint64_t value = 0;
+    for (; i < len && isdigit((unsigned char)s[i]); i++) {
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (value > (UINT64_MAX - digit) / 10)
+            return 0;
+        value = value * 10 + digit;
+    }
+    if (i != len)
+        return 0;
+    *out = negative ? (uint64_t)0 - value : value;
+    return 1;
+}
+
+typedef struct scan_batch {
+    buffer pairs; /* field_pair structs */
+    size_t count;
+} scan_batch;
+
+static void scan_collect(void *ctx, const field_pair *pair)
+{
+    scan_batch *batch = ctx;
+    buffer_append(&batch->pairs, pair, sizeof(*pair));
+    batch->count++;
+}
+
+static int pattern_keeps(const char *pattern, size_t pattern_len, const field_pair *pair)
+{
+    return pattern == NULL || glob_match(pattern, pattern_len, pair->field, pair->field_len, 0);
+}
+
+static void command_hscan(client *c)
+{
+    uint64_t cursor;
+    if (!parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
+        reply_error(&c->reply, ERR_INVALID_CURSOR);
+        return;
+    }
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (e == NULL) {
+        reply_array(&c->reply, 2);
+        reply_bulk(&c->reply, "0", 1);
+        reply_empty_array(&c->reply);
+        return;
+    }
+    int64_t count = 10;
+    const char *pattern = NULL;
+    size_t pattern_len = 0;
+    for (int i = 3; i < c->argc; i += 2) {
+        int has_value = i + 1 < c->argc;
+        if (argument_is(c, i, "count") && has_value) {
+            if (!argument_int64(c, i + 1, &count))
+                return;
+            if (count < 1) {
+                reply_error(&c->reply, ERR_SYNTAX);
+                return;
+            }
+        } else if (argument_is(c, i, "match") && has_value) {
+            pattern = c->argv[i + 1];
+            pattern_len = c->argv_len[i + 1];
+        } else {
+            reply_error(&c->reply, ERR_SYNTAX);
+            return;
+        }
+    }
+    /* "*" matches everything: skip matching altogether. */
+    if (pattern && pattern_len == 1 && pattern[0] == '*')
+        pattern = NULL;
+
+    field_pair pair;
+    if (is_listpack(e)) {
+        /* A listpack hash is small: all of it in one reply, as Redis does,
+         * whatever the cursor. */
+        reply_array(&c->reply, 2);
+        reply_bulk(&c->reply, "0", 1);
+        size_t handle = reply_defer(&c->reply);
+        size_t kept = 0;
+        hash_iterator it;
+        hash_iterator_init(&it, e);
+        while (hash_iterator_next(&it, &pair)) {
+            if (pattern_keeps(pattern, pattern_len, &pair)) {
+                reply_bulk(&c->reply, pair.field, pair.field_len);
+                reply_bulk(&c->reply, pair.value, pair.value_len);
+                kept += 2;
+            }
+        }
+        hash_iterator_release(&it);
+        reply_defer_array(&c->reply, handle, kept);
+        return;
+    }
+
+    /* Walk cursor positions until about COUNT elements (fields and values
+     * both count, as in Redis) are in hand, giving up after ten positions
+     * per requested element so a sparse table cannot make one call walk all
+     * of it. */
+    scan_batch batch;
+    buffer_init(&batch.pairs);
+    batch.count = 0;
+    int64_t budget = count > INT64_MAX / 10 ? INT64_MAX : count * 10;
+    do {
+        cursor = field_table_scan(entry_object(e), cursor, scan_collect, &batch);
+    } while (cursor != 0 && budget-- > 0 && batch.count * 2 < (uint64_t)count);
+
+    char digits[24];
+    int digits_len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)cursor);
+    reply_array(&c->reply, 2);
+    reply_bulk(&c->reply, digits, (size_t)digits_len);
+    size_t handle = reply_defer(&c->reply);
+    size_t kept = 0;
+    for (size_t i = 0; i < batch.count; i++) {
+        memcpy(&pair, batch.pairs.data + i * sizeof(pair), sizeof(pair));
+        if (pattern_keeps(pattern, pattern_len, &pair)) {
+            reply_bulk(&c->reply, pair.field, pair.field_len);
+            reply_bulk(&c->reply, pair.value, pair.value_len);
+            kept += 2;
+        }
+    }
+    reply_defer_array(&c->reply, handle, kept);
+    buffer_release(&batch.pairs);
+}
+
+/* ---------- the type and the table ---------- */
+
+static void hash_free_value(void *ptr, object_encoding encoding)
+{
+    if (encoding == ENCODING_LISTPACK)
+        listpack_free(ptr);
+    else
+        field_table_free(ptr);
+}
+
+static void *hash_copy_value(const void *ptr, object_encoding encoding)
+{
+    if (encoding == ENCODING_LISTPACK)
+        return listpack_duplicate(ptr);
+    return field_table_duplicate(ptr);
+}
+
+void hash_register_type(keyspace *ks)
+{
+    static const object_methods methods = {hash_free_value, hash_copy_value};
+    keyspace_register_type(ks, OBJECT_HASH, &methods);
+}
+
+#define C_HASH ACL_HASH
+
+const command hash_command_rows[] = {
+    ROW("hdel", -3, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_DELETE, command_hdel,
+        "hash", "2.0.0", "O(N) where N is the number of fields to be removed.",
+        "Delete one or more hash fields"),
+    ROW("hexists", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hexists, "hash",
+        "2.0.0", "O(1)", "Determine if a hash field exists"),
+    ROW("hget", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_READ, command_hget, "hash",
+        "2.0.0", "O(1)", "Get the value of a hash field"),
+    ROW("hgetall", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hgetall, "hash", "2.0.0",
+        "O(N) where N is the size of the hash.", "Get all the fields and values in a hash"),
+    ROW("hincrby", 4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_WRITE_UPDATE,
+        command_hincrby, "hash", "2.0.0", "O(1)",
+        "Increment the integer value of a hash field by the given number"),
+    ROW("hincrbyfloat", 4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_WRITE_UPDATE,
+        command_hincrbyfloat, "hash", "2.6.0", "O(1)",
+        "Increment the float value of a hash field by the given amount"),
+    ROW("hkeys", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hkeys, "hash", "2.0.0",
+        "O(N) where N is the size of the hash.", "Get all the fields in a hash"),
+    ROW("hlen", 2, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hlen, "hash", "2.0.0",
+        "O(1)", "Get the number of fields in a hash"),
+    ROW("hmget", -3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_READ, command_hmget, "hash",
+        "2.0.0", "O(N) where N is the number of fields being requested.",
+        "Get the values of all the given hash fields"),
+    ROW("hmset", -4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hmset, "hash", "2.0.0", "O(N) where N is the number of fields being set.",
+        "Set multiple hash fields to multiple values"),
+    ROW("hrandfield", -2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hrandfield, "hash",
+        "6.2.0", "O(N) where N is the number of fields returned",
+        "Get one or multiple random fields from a hash"),
+    ROW("hscan", -3, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hscan, "hash", "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+        "the cursor to return back to 0. N is the number of elements inside the collection..",
+        "Incrementally iterate hash fields and associated values"),
+    ROW("hset", -4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hset, "hash", "2.0.0",
+        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the "
+        "command is called with multiple field/value pairs.",
+        "Set the string value of a hash field"),
+    ROW("hsetnx", 4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_WRITE_INSERT,
+        command_hsetnx, "hash", "2.0.0", "O(1)",
+        "Set the value of a hash field, only if the field does not exist"),
+    ROW("hstrlen", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hstrlen, "hash",
+        "3.2.0", "O(1)", "Get the length of the value of a hash field"),
+    ROW("hvals", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hvals, "hash", "2.0.0",
+        "O(N) where N is the size of the hash.", "Get all the values in a hash"),
+    {0}};
