@@ -19,6 +19,7 @@
 #include "rivet/hash.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
+#include "rivet/notify.h"
 #include "rivet/slowlog.h"
 #include "rivet/watch.h"
 
@@ -82,6 +83,9 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
     }
     watch_key_touched(db, key, key_len);
     blocking_key_touched(db, key, key_len);
+    /* Notifications are off unless configured: one byte test then. */
+    if (server.config.notify_keyspace_events && server.config.notify_keyspace_events[0])
+        notify_keyspace_event(type_class, event, database_id(db), key, key_len);
 }
 
 static void print_usage(void)
@@ -96,6 +100,28 @@ static void print_usage(void)
                     "       ./rivet-server --port 7777\n"
                     "       ./rivet-server conf/rivet.conf --port 7000 --save \"\"\n"
                     "       ./rivet-server conf/rivet.conf --loglevel verbose\n");
+}
+
+/* daemonize yes: the classic double step (fork, setsid) so the server
+ * detaches from the terminal; stdio goes to /dev/null (logs go to logfile). */
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "fork failed: %s\n", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0)
+        exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
 }
 
 static void write_pidfile(void)
@@ -148,6 +174,11 @@ static int start(int argc, char **argv)
     if (server.config.dir && chdir(server.config.dir) != 0) {
         fprintf(stderr, "Can't chdir to '%s': %s\n", server.config.dir, strerror(errno));
         return 1;
+    }
+    if (server.config.daemonize) {
+        daemonize();
+        if (server.config.pidfile == NULL)
+            server.config.pidfile = mem_strdup("/var/run/rivet.pid");
     }
     server_log(LOG_NOTICE, "Rivet %s (Redis-compatible %s) starting, pid=%d", RIVET_VERSION,
                RIVET_REDIS_COMPAT_VERSION, (int)getpid());
