@@ -191,7 +191,7 @@ void command_command_info(client *c)
         if (cmd)
             reply_command_info(&c->reply, cmd);
         else
-            reply_null_array(&c->reply);
+            reply_null(&c->reply);
     }
 }
 

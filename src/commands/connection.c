@@ -9,6 +9,7 @@
 #include "rivet/watch.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
+#include "rivet/pubsub.h"
 #include "rivet/server.h"
 
 void command_ping(client *c)
@@ -17,6 +18,8 @@ void command_ping(client *c)
         reply_error(&c->reply, "ERR wrong number of arguments for 'ping' command");
         return;
     }
+    if (pubsub_reply_ping(c)) /* RESP2 subscribed mode: ["pong", message] */
+        return;
     if (c->argc == 2)
         reply_bulk(&c->reply, c->argv[1], c->argv_len[1]);
     else
@@ -38,6 +41,7 @@ void command_reset(client *c)
 {
     transaction_discard(c);
     watch_unwatch_all(c);
+    pubsub_client_release(c);
     c->db = keyspace_database(server.keyspace, 0);
     c->reply.protocol = 2;
     client_set_name(c, &c->name, NULL, 0);
@@ -484,7 +488,7 @@ void command_client_no_touch(client *c)
 void command_client_reply(client *c)
 {
     if (argument_is(c, 2, "on")) {
-        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_REPLY_SKIP);
         reply_ok(&c->reply);
     } else if (argument_is(c, 2, "off")) {
         c->flags |= CLIENT_REPLY_OFF;

@@ -12,6 +12,7 @@
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/net.h"
+#include "rivet/pubsub.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
 #include "rivet/transaction.h"
@@ -97,7 +98,7 @@ static int debug_allowed(const client *c)
         return 1;
     case DEBUG_COMMAND_LOCAL:
         return (c->flags & CLIENT_UNIX_SOCKET) || strncmp(c->address, "127.", 4) == 0 ||
-               strncmp(c->address, "::1:", 4) == 0;
+               strncmp(c->address, "[::1]:", 6) == 0;
     default:
         return 0;
     }
@@ -181,6 +182,21 @@ void dispatch_call(client *c, const command *cmd)
     c->command = previous;
 }
 
+/* A RESP2 client with subscriptions can only run these: its connection
+ * carries pushed messages, which RESP2 cannot tell from replies. */
+static int runs_while_subscribed(const command *cmd)
+{
+    static const char *const names[] = {
+        "subscribe",    "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
+        "sunsubscribe", "ping",       "quit",       "reset",       NULL};
+    if (cmd->parent)
+        return 0;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(cmd->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Inside MULTI everything but these is queued, as in Redis. */
 static int runs_inside_multi(const command *cmd)
 {
@@ -212,6 +228,14 @@ void server_execute(client *c)
                      "\"local\", you can run it from a local connection, otherwise you need to "
                      "set this option in the configuration file, and then restart the server.",
                      cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
+            reject(c, cmd, text);
+        } else if (pubsub_client_subscribed(c) && client_protocol(c) == 2 &&
+                   !runs_while_subscribed(cmd)) {
+            char name[96], text[256];
+            snprintf(text, sizeof(text),
+                     "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                     "QUIT / RESET are allowed in this context",
+                     command_full_name(cmd, name, sizeof(name)));
             reject(c, cmd, text);
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {

@@ -361,11 +361,10 @@ void command_debug(client *c)
             NULL};
         reply_help(c, lines);
     } else if (argument_is(c, 1, "sleep") && c->argc == 3) {
+        /* Like Redis (atof), anything unparsable sleeps for 0 seconds. */
         double seconds;
-        if (!number_parse_double(c->argv[2], c->argv_len[2], &seconds) || seconds < 0) {
-            reply_error(&c->reply, ERR_NOT_FLOAT);
-            return;
-        }
+        if (!number_parse_double(c->argv[2], c->argv_len[2], &seconds) || seconds < 0)
+            seconds = 0;
         usleep((useconds_t)(seconds * 1e6));
         reply_ok(&c->reply);
     } else if (argument_is(c, 1, "protocol") && c->argc == 3) {

@@ -21,6 +21,7 @@
 
 #include "rivet/blocking.h"
 #include "rivet/memory.h"
+#include "rivet/pubsub.h"
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
 
@@ -205,7 +206,8 @@ void net_client_dirty(client *c)
  * closed, as Redis does, so a reader that never reads cannot grow memory. */
 static int output_limit_reached(connection *conn)
 {
-    const output_buffer_limit *limit = &server.config.output_limits[OUTPUT_CLASS_NORMAL];
+    int class = pubsub_client_subscribed(conn->client) ? OUTPUT_CLASS_PUBSUB : OUTPUT_CLASS_NORMAL;
+    const output_buffer_limit *limit = &server.config.output_limits[class];
     size_t pending = output_pending(conn);
     if (limit->hard_bytes > 0 && pending >= (size_t)limit->hard_bytes)
         return 1;
@@ -367,7 +369,7 @@ static void describe_peer(connection *conn, client *c, int is_unix)
         if (addr.ss_family == AF_INET6) {
             struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
             uv_ip6_name(a6, ip, sizeof(ip));
-            snprintf(target, size, "%s:%d", ip, ntohs(a6->sin6_port));
+            snprintf(target, size, "[%s]:%d", ip, ntohs(a6->sin6_port));
         } else {
             struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
             uv_ip4_name(a4, ip, sizeof(ip));
@@ -380,7 +382,7 @@ static void describe_peer(connection *conn, client *c, int is_unix)
 static int peer_is_local(const client *c)
 {
     return (c->flags & CLIENT_UNIX_SOCKET) || strncmp(c->address, "127.", 4) == 0 ||
-           strncmp(c->address, "::1:", 4) == 0;
+           strncmp(c->address, "[::1]:", 6) == 0;
 }
 
 static void reject(connection *conn, const char *message)
@@ -522,7 +524,10 @@ static void on_expire_tick(uv_timer_t *timer)
     keyspace_set_time(server.keyspace, server.now_ms);
     size_t budget = (size_t)(2000 * server.config.active_expire_effort);
     size_t done = keyspace_active_expire(server.keyspace, budget);
-    uv_timer_start(timer, on_expire_tick, done >= budget ? 0 : EXPIRE_PERIOD_MS, 0);
+    /* A slice that used its whole budget continues 1 ms later, not 0: with
+     * libuv before 1.48 a timer re-armed at 0 from its own callback runs
+     * again in the same pass without polling sockets, starving clients. */
+    uv_timer_start(timer, on_expire_tick, done >= budget ? 1 : EXPIRE_PERIOD_MS, 0);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)

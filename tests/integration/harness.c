@@ -168,7 +168,9 @@ static bool server_answers_ping(int port)
     if (c && !c->err) {
         redisSetTimeout(c, timeout);
         redisReply *reply = redisCommand(c, "PING");
-        ok = reply && reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0;
+        /* A server started with requirepass answers NOAUTH: it is up. */
+        ok = reply && ((reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0) ||
+                       (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOAUTH", 6) == 0));
         if (reply)
             freeReplyObject(reply);
     }
