@@ -15,6 +15,7 @@ struct command;
 struct blocked_state;
 struct transaction_queue;
 struct watched_key;
+struct pubsub_client;
 
 enum client_flags {
     CLIENT_AUTHENTICATED = 1 << 0,
@@ -59,6 +60,7 @@ typedef struct client {
     struct blocked_state *blocked;         /* non-NULL while waiting in blocking.c */
     struct transaction_queue *transaction; /* MULTI queue (transaction.c) */
     struct watched_key *watching;          /* WATCHed keys (watch.c) */
+    struct pubsub_client *pubsub;          /* subscriptions (pubsub.c); NULL: none */
     size_t query_buffer_bytes;             /* maintained by net/ for CLIENT LIST / INFO */
     size_t output_pending_bytes;
 } client;

@@ -340,6 +340,7 @@ static const command *const families[] = {
     commands,
     hash_command_rows,
     list_command_rows,
+    pubsub_command_rows,
 };
 
 void command_register_types(keyspace *ks)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rivet/memory.h"
+#include "rivet/pubsub.h"
 #include "rivet/server.h"
 #include "rivet/transaction.h"
 #include "rivet/watch.h"
@@ -24,6 +25,7 @@ void client_destroy(client *c)
         return;
     transaction_discard(c);
     watch_unwatch_all(c);
+    pubsub_client_release(c);
     buffer_release(&c->reply.out);
     mem_free(c->argv);
     mem_free(c->argv_len);

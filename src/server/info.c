@@ -13,6 +13,7 @@
 #include "rivet/errorstats.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
+#include "rivet/pubsub.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
 
@@ -287,9 +288,9 @@ static void section_stats(buffer *out)
         "current_eviction_exceeded_time:0\r\n"
         "keyspace_hits:%llu\r\n"
         "keyspace_misses:%llu\r\n"
-        "pubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\n"
-        "pubsubshard_channels:0\r\n"
+        "pubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\n"
+        "pubsubshard_channels:%zu\r\n"
         "latest_fork_usec:0\r\n"
         "total_forks:0\r\n"
         "migrate_cached_sockets:0\r\n"
@@ -321,7 +322,9 @@ static void section_stats(buffer *out)
         metric_average(&output_metric) / 1024,
         (unsigned long long)server.stats.rejected_connections, (unsigned long long)ks->expired_keys,
         (unsigned long long)server.stats.evicted_clients, (unsigned long long)ks->hits,
-        (unsigned long long)ks->misses, (unsigned long long)errorstats_total(server.errorstats),
+        (unsigned long long)ks->misses, pubsub_name_count(PUBSUB_CHANNEL),
+        pubsub_name_count(PUBSUB_PATTERN), pubsub_name_count(PUBSUB_SHARD),
+        (unsigned long long)errorstats_total(server.errorstats),
         (unsigned long long)server.stats.commands_processed,
         (unsigned long long)server.stats.commands_processed,
         (unsigned long long)server.stats.client_query_limit_disconnections,
