@@ -27,6 +27,11 @@ void blocking_release(void);
  * 0 = forever). The command's arguments are copied for the retries. */
 void blocking_block(client *c, const int *key_indexes, int key_count, int64_t deadline_ms,
                     blocking_timeout_fn on_timeout);
+/* The usual way a blocking command gives up for now: on a retry it does
+ * nothing (still blocked); inside EXEC it writes in_exec's reply (it may not
+ * block there); otherwise it blocks on argv[first..last]. */
+void blocking_block_on_range(client *c, int first, int last, int64_t deadline_ms,
+                             blocking_timeout_fn on_timeout, blocking_timeout_fn in_exec);
 int client_is_blocked(const client *c);
 int client_is_retrying(const client *c);
 

@@ -336,12 +336,16 @@ static command commands[] = {
 
 /* Rows defined next to their family's handlers; joined at start-up. One
  * line per family. */
+/* clang-format off */
 static const command *const families[] = {
     commands,
     hash_command_rows,
     list_command_rows,
     pubsub_command_rows,
+    set_command_rows,
+    zset_command_rows,
 };
+/* clang-format on */
 
 void command_register_types(keyspace *ks)
 {
@@ -350,6 +354,8 @@ void command_register_types(keyspace *ks)
     (void)ks;
     hash_register_type(ks);
     list_register_type(ks);
+    set_register_type(ks);
+    zset_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */
@@ -492,6 +498,9 @@ int command_get_keys(const command *cmd, int argc, const char **argv, const size
             numkeys > argc - at - 1)
             return -1;
         int n = 0;
+        /* A destination before the count (ZUNIONSTORE dst numkeys ...). */
+        if (cmd->first_key > 0 && cmd->first_key < at && n < max)
+            positions[n++] = cmd->first_key;
         for (int i = 0; i < numkeys && n < max; i++)
             positions[n++] = at + 1 + i;
         return n;

@@ -663,25 +663,6 @@ static void reply_timeout_null(client *c)
     reply_null(&c->reply);
 }
 
-/* Blocks c on argv[first..last] or, where it may not block, answers with
- * the timeout reply right away. */
-static void block_or_give_up(client *c, int first, int last, int64_t deadline,
-                             blocking_timeout_fn on_timeout, blocking_timeout_fn in_exec)
-{
-    if (client_is_retrying(c))
-        return;
-    if (c->flags & CLIENT_IN_EXEC) {
-        in_exec(c);
-        return;
-    }
-    int count = last - first + 1;
-    int *indexes = mem_alloc(sizeof(int) * (size_t)count);
-    for (int i = 0; i < count; i++)
-        indexes[i] = first + i;
-    blocking_block(c, indexes, count, deadline, on_timeout);
-    mem_free(indexes);
-}
-
 /* BLPOP / BRPOP key [key ...] timeout */
 static void blocking_pop(client *c, enum quicklist_end where)
 {
@@ -706,8 +687,8 @@ static void blocking_pop(client *c, enum quicklist_end where)
         delete_if_empty(c, ql, c->argv[i], c->argv_len[i]);
         return;
     }
-    block_or_give_up(c, 1, c->argc - 2, deadline, reply_timeout_null_array,
-                     reply_timeout_null_array);
+    blocking_block_on_range(c, 1, c->argc - 2, deadline, reply_timeout_null_array,
+                            reply_timeout_null_array);
 }
 
 static void command_blpop(client *c)
@@ -735,7 +716,7 @@ static void blocking_move(client *c, enum quicklist_end from, enum quicklist_end
         return;
     }
     /* Redis answers a timeout with a null array but, inside EXEC, a null. */
-    block_or_give_up(c, 1, 1, deadline, reply_timeout_null_array, reply_timeout_null);
+    blocking_block_on_range(c, 1, 1, deadline, reply_timeout_null_array, reply_timeout_null);
 }
 
 /* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
@@ -765,8 +746,8 @@ static void command_blmpop(client *c)
         return;
     int64_t numkeys = 0;
     number_parse_int64(c->argv[2], c->argv_len[2], &numkeys);
-    block_or_give_up(c, 3, 2 + (int)numkeys, deadline, reply_timeout_null_array,
-                     reply_timeout_null_array);
+    blocking_block_on_range(c, 3, 2 + (int)numkeys, deadline, reply_timeout_null_array,
+                            reply_timeout_null_array);
 }
 
 /* ---------- the table rows and the type ---------- */

@@ -178,6 +178,23 @@ void blocking_block(client *c, const int *key_indexes, int key_count, int64_t de
     state.blocked_clients++;
 }
 
+void blocking_block_on_range(client *c, int first, int last, int64_t deadline_ms,
+                             blocking_timeout_fn on_timeout, blocking_timeout_fn in_exec)
+{
+    if (client_is_retrying(c))
+        return;
+    if (c->flags & CLIENT_IN_EXEC) {
+        in_exec(c);
+        return;
+    }
+    int count = last - first + 1;
+    int *indexes = mem_alloc(sizeof(int) * (size_t)count);
+    for (int i = 0; i < count; i++)
+        indexes[i] = first + i;
+    blocking_block(c, indexes, count, deadline_ms, on_timeout);
+    mem_free(indexes);
+}
+
 int client_is_blocked(const client *c)
 {
     return c->blocked != NULL;
