@@ -10,6 +10,8 @@
 void transaction_begin(client *c);
 /* Queues the current command (c->argv) for EXEC. */
 void transaction_enqueue(client *c, const command *cmd);
+/* Commands queued so far, or -1 outside MULTI (CLIENT LIST's multi=). */
+int transaction_length(const client *c);
 /* Drops the queue and leaves MULTI state (flags included). */
 void transaction_discard(client *c);
 /* Runs every queued command through call(), writing the EXEC array. */

@@ -257,6 +257,12 @@ static void describe_client(const client *c, buffer *out)
         flags[n++] = 'e';
     if (c->flags & CLIENT_NO_TOUCH)
         flags[n++] = 'T';
+    if (pubsub_client_subscribed(c))
+        flags[n++] = 'P';
+    if (c->flags & CLIENT_MULTI)
+        flags[n++] = 'x';
+    if (client_is_blocked(c))
+        flags[n++] = 'b';
     if (c->flags & CLIENT_UNIX_SOCKET)
         flags[n++] = 'U';
     if (n == 0)
@@ -272,11 +278,13 @@ static void describe_client(const client *c, buffer *out)
     buffer_appendf(
         out,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-        "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
+        "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
         "rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s "
         "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
         (unsigned long long)c->id, c->address, c->local_address, info.fd, c->name ? c->name : "",
-        (long long)age, (long long)idle, flags, database_id(c->db), info.query_buffer,
+        (long long)age, (long long)idle, flags, database_id(c->db),
+        pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
+        pubsub_client_count(c, PUBSUB_SHARD), transaction_length(c), info.query_buffer,
         info.query_buffer_free, info.query_buffer + info.query_buffer_free, info.query_buffer,
         info.output_buffer, info.output_memory, total, info.writing ? "w" : "", cmd_name,
         c->reply.protocol, c->lib_name ? c->lib_name : "", c->lib_version ? c->lib_version : "");

@@ -45,6 +45,13 @@ void transaction_enqueue(client *c, const command *cmd)
     }
 }
 
+int transaction_length(const client *c)
+{
+    if (!(c->flags & CLIENT_MULTI))
+        return -1;
+    return c->transaction ? (int)c->transaction->count : 0;
+}
+
 void transaction_discard(client *c)
 {
     struct transaction_queue *q = c->transaction;
