@@ -191,8 +191,14 @@ run_benchmark() { # ROLE ROW TEST REQUESTS EXTRA_ARGS...
   shift 4
   local pid="${server_pid[$role]}" before after csv line
   before="$(cpu_ticks "$pid")"
+  # LRANGE_N runs as an explicit command over a list preloaded once, so the
+  # LPUSH phase redis-benchmark would add does not count in its CPU time.
+  local what=(-t "$test")
+  case "$test" in
+    lrange_*) what=(LRANGE bench:list 0 $((${test#lrange_} - 1))) ;;
+  esac
   csv="$("${pin_client[@]}" redis-benchmark -h 127.0.0.1 -p "${server_port[$role]}" \
-    -c "$clients" -d "$data_size" -n "$requests" -t "$test" --csv "$@" 2>"$work_dir/benchmark.err")" ||
+    -c "$clients" -d "$data_size" -n "$requests" --csv "$@" "${what[@]}" 2>"$work_dir/benchmark.err")" ||
     { cat "$work_dir/benchmark.err" >&2; die "redis-benchmark failed against $role ($row)"; }
   after="$(cpu_ticks "$pid")"
   check_alive "$role"
@@ -216,19 +222,29 @@ ratio() { # RIVET REDIS -> Rivet/Redis with 2 decimals, or n/a
 }
 
 # Throughput rows: name|redis-benchmark test|pipelined (0/1)|random keys (0/1)
+# BENCH_SUITE picks them: core (strings, the default), types (data types), all.
+suite="${BENCH_SUITE:-core}"
 rows=()
-for test in ping_inline ping_mbulk set get incr mset; do
-  rows+=("$test|0|0" "$test|1|0")
-done
-for test in set get incr mset; do
-  rows+=("$test|0|1" "$test|1|1")
-done
+if [ "$suite" = core ] || [ "$suite" = all ]; then
+  for test in ping_inline ping_mbulk set get incr mset; do
+    rows+=("$test|0|0" "$test|1|0")
+  done
+  for test in set get incr mset; do
+    rows+=("$test|0|1" "$test|1|1")
+  done
+fi
+if [ "$suite" = types ] || [ "$suite" = all ]; then
+  for test in lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange_100 lrange_300 lrange_500 lrange_600; do
+    rows+=("$test|0|0" "$test|1|0")
+  done
+fi
 
 row_label() { # TEST PIPELINED RANDOM
   local label
   case "$1" in
     ping_inline) label="PING (inline)" ;;
     ping_mbulk) label="PING" ;;
+    lrange_*) label="LRANGE_${1#lrange_}" ;;
     mset) label="MSET (10 keys)" ;;
     *) label="${1^^}" ;;
   esac
@@ -243,6 +259,8 @@ row_requests() { # TEST PIPELINED
   # MSET writes ten keys per request: a quarter of the requests keeps its
   # rows about as long as the others.
   [ "$1" = mset ] && n=$((n / 4))
+  # LRANGE replies are 100-600 elements: fewer requests keep rows short.
+  case "$1" in lrange_*) n=$((n / 10)) ;; esac
   echo "$n"
 }
 
@@ -317,6 +335,15 @@ rm -f "$work_dir/load.resp" "$work_dir/expiry.resp"
 for role in redis rivet; do
   "${pin_client[@]}" redis-benchmark -h 127.0.0.1 -p "${server_port[$role]}" -c "$clients" \
     -n 50000 -t set,get -r "$random_keyspace" -q >/dev/null 2>&1 || die "warm-up against $role failed"
+done
+
+# The list LRANGE rows read: 600 16-byte elements, loaded once per server.
+for role in redis rivet; do
+  cli "$role" del bench:list >/dev/null
+  for ((i = 0; i < 6; i++)); do
+    # shellcheck disable=SC2046
+    cli "$role" rpush bench:list $(seq -f "element-%08g" $((i * 100)) $((i * 100 + 99))) >/dev/null
+  done
 done
 
 echo "bench/run.sh: throughput: ${#rows[@]} rows x $repeats repeats, alternating Redis and Rivet" >&2
