@@ -15,6 +15,9 @@ int number_parse_int64(const char *s, size_t len, int64_t *out);
  * "-inf" accepted. Returns 1 on success. */
 int number_parse_double(const char *s, size_t len, double *out);
 int number_parse_long_double(const char *s, size_t len, long double *out);
+/* A SCAN cursor as Redis reads it (strtoul's grammar). Returns 1 on success,
+ * 0 for a malformed or overflowing cursor. */
+int number_parse_cursor(const char *s, size_t len, uint64_t *out);
 /* Writes the decimal form of value into buf (>= 21 bytes); returns length. */
 size_t number_format_int64(char *buf, int64_t value);
 /* Redis's double rendering (RESP3 double / RESP2 bulk): "inf", "-inf", and

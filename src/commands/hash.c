@@ -725,37 +725,6 @@ static void command_hrandfield(client *c)
 
 /* ---------- HSCAN ---------- */
 
-/* A SCAN cursor as Redis reads it (strtoul): optional sign, decimal digits,
- * a negative number wraps; no leading space, no trailing bytes, no
- * overflow. An empty string is cursor 0. */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-    size_t i = 0;
-    int negative = 0;
-    if (len > 0 && isspace((unsigned char)s[0]))
-        return 0;
-    if (i < len && (s[i] == '+' || s[i] == '-')) {
-        negative = s[i] == '-';
-        i++;
-    }
-    if (i == len || !isdigit((unsigned char)s[i])) {
-        /* strtoul parsed nothing: only acceptable if nothing was there. */
-        *out = 0;
-        return len == 0;
-    }
-    uint64_t value = 0;
-    for (; i < len && isdigit((unsigned char)s[i]); i++) {
-        unsigned digit = (unsigned)(s[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return 0;
-        value = value * 10 + digit;
-    }
-    if (i != len)
-        return 0;
-    *out = negative ? (uint64_t)0 - value : value;
-    return 1;
-}
-
 typedef struct scan_batch {
     buffer pairs; /* field_pair structs */
     size_t count;
@@ -776,7 +745,7 @@ static int pattern_keeps(const char *pattern, size_t pattern_len, const field_pa
 static void command_hscan(client *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
+    if (!number_parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
         reply_error(&c->reply, ERR_INVALID_CURSOR);
         return;
     }

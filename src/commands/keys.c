@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "handlers.h"
+#include "rivet/number.h"
 #include "rivet/glob.h"
 #include "rivet/server.h"
 
@@ -259,40 +260,6 @@ void command_keys(client *c)
 
 /* ---------- SCAN ---------- */
 
-/* Parses a cursor as Redis does, which is strtoul's grammar with a leading
- * space refused: an optional sign ("-1" wraps to the largest cursor), digits,
- * and nothing after them. An empty string reads as 0. Returns 0 on a bad
- * cursor or on overflow. */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-    size_t i = 0;
-    int negative = 0;
-    if (len > 0 && isspace((unsigned char)s[0]))
-        return 0;
-    if (i < len && (s[i] == '+' || s[i] == '-')) {
-        negative = s[i] == '-';
-        i++;
-    }
-    if (i == len || s[i] < '0' || s[i] > '9') {
-        /* No digits: strtoul stops at the very first byte, so only an empty
-         * string (or one that starts with NUL) gets through. */
-        *out = 0;
-        return len == 0 || s[0] == '\0';
-    }
-    uint64_t value = 0;
-    int overflow = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned digit = (unsigned)(s[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            overflow = 1;
-        value = value * 10 + digit;
-    }
-    if (overflow || (i < len && s[i] != '\0'))
-        return 0;
-    *out = negative ? (uint64_t)0 - value : value;
-    return 1;
-}
-
 /* Keys gathered from the table, copied out because filtering (which may
  * delete expired keys) happens only after the table walk: the visit callback
  * must not change the table. Each key is stored as its length then its bytes. */
@@ -331,7 +298,7 @@ static int scan_keeps(client *c, const char *key, size_t len, const char *patter
 void command_scan(client *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(c->argv[1], c->argv_len[1], &cursor)) {
+    if (!number_parse_cursor(c->argv[1], c->argv_len[1], &cursor)) {
         reply_error(&c->reply, "ERR invalid cursor");
         return;
     }

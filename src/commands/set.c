@@ -1017,37 +1017,6 @@ static void command_sdiffstore(client *c)
 
 /* ---------- SSCAN ---------- */
 
-/* A cursor as Redis reads it (strtoul's grammar, a leading space refused):
- * optional sign ("-1" wraps around), digits, nothing after them; an empty
- * string is 0. Returns 0 on a bad cursor or overflow. */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-    size_t i = 0;
-    int negative = 0;
-    if (len > 0 && isspace((unsigned char)s[0]))
-        return 0;
-    if (i < len && (s[i] == '+' || s[i] == '-')) {
-        negative = s[i] == '-';
-        i++;
-    }
-    if (i == len || s[i] < '0' || s[i] > '9') {
-        *out = 0;
-        return len == 0 || s[0] == '\0';
-    }
-    uint64_t value = 0;
-    int overflow = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned digit = (unsigned)(s[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            overflow = 1;
-        value = value * 10 + digit;
-    }
-    if (overflow || (i < len && s[i] != '\0'))
-        return 0;
-    *out = negative ? (uint64_t)0 - value : value;
-    return 1;
-}
-
 /* Members a table walk collected, kept until the walk ends (the visit
  * callback may not touch the reply's deferred length). */
 typedef struct scan_batch {
@@ -1070,7 +1039,7 @@ static void scan_collect(void *ctx, const member *m)
 static void command_sscan(client *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
+    if (!number_parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
         reply_error(&c->reply, ERR_INVALID_CURSOR);
         return;
     }

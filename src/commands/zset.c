@@ -1788,35 +1788,6 @@ static void command_zrandmember(client *c)
 
 /* ---------- ZSCAN ---------- */
 
-/* The cursor as Redis's strtoul-based parse takes it: optional sign,
- * digits, and nothing after them but a NUL. */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-    size_t i = 0;
-    int negative = 0;
-    if (len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-        return 0;
-    if (i < len && (s[i] == '+' || s[i] == '-')) {
-        negative = s[i] == '-';
-        i++;
-    }
-    if (i == len || s[i] < '0' || s[i] > '9') {
-        *out = 0;
-        return len == 0 || s[0] == '\0';
-    }
-    uint64_t value = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned digit = (unsigned)(s[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return 0;
-        value = value * 10 + digit;
-    }
-    if (i < len && s[i] != '\0')
-        return 0;
-    *out = negative ? (uint64_t)0 - value : value;
-    return 1;
-}
-
 /* A score as ZSCAN shows it (Redis's d2string): integers below 2^52 in
  * integer form, other values with 17 significant digits. */
 static size_t format_scan_score(char buf[40], double score)
@@ -1869,7 +1840,7 @@ static int scan_emit(client *c, const char *member, size_t len, double score, in
 static void command_zscan(client *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
+    if (!number_parse_cursor(c->argv[2], c->argv_len[2], &cursor)) {
         reply_error(&c->reply, "ERR invalid cursor");
         return;
     }

@@ -3,6 +3,7 @@
  * OBJECT ENCODING / INCR behave accordingly. */
 #include "rivet/number.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -140,4 +141,38 @@ size_t number_format_long_double(char *buf, size_t size, long double value)
         len = 1, buf[0] = '0';
     buf[len] = '\0';
     return len;
+}
+
+/* SCAN cursors follow strtoul's grammar (Redis parses them with it), not
+ * the strict integer rule: an optional sign ("-1" wraps to the largest
+ * cursor), digits, nothing after them; a leading space is refused and an
+ * empty string reads as 0. */
+int number_parse_cursor(const char *s, size_t len, uint64_t *out)
+{
+    size_t i = 0;
+    int negative = 0;
+    if (len > 0 && isspace((unsigned char)s[0]))
+        return 0;
+    if (i < len && (s[i] == '+' || s[i] == '-')) {
+        negative = s[i] == '-';
+        i++;
+    }
+    if (i == len || s[i] < '0' || s[i] > '9') {
+        /* No digits: strtoul stops at the very first byte, so only an empty
+         * string (or one that starts with NUL) gets through. */
+        *out = 0;
+        return len == 0 || s[0] == '\0';
+    }
+    uint64_t value = 0;
+    int overflow = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (value > (UINT64_MAX - digit) / 10)
+            overflow = 1;
+        value = value * 10 + digit;
+    }
+    if (overflow || (i < len && s[i] != '\0'))
+        return 0;
+    *out = negative ? (uint64_t)0 - value : value;
+    return 1;
 }
