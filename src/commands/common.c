@@ -47,3 +47,35 @@ kv_entry *lookup_read_typed(client *c, const char *key, size_t len, object_type 
     }
     return e;
 }
+
+int scan_parse_options(client *c, int first, int allow_type, scan_options *options)
+{
+    options->count = 10;
+    options->pattern = NULL;
+    options->pattern_len = 0;
+    options->type = NULL;
+    options->type_len = 0;
+    for (int i = first; i < c->argc; i += 2) {
+        int has_value = i + 1 < c->argc;
+        if (argument_is(c, i, "count") && has_value) {
+            if (!argument_int64(c, i + 1, &options->count))
+                return 0;
+            if (options->count < 1) {
+                reply_error(&c->reply, ERR_SYNTAX);
+                return 0;
+            }
+        } else if (argument_is(c, i, "match") && has_value) {
+            options->pattern = c->argv[i + 1];
+            options->pattern_len = c->argv_len[i + 1];
+            if (options->pattern_len == 1 && options->pattern[0] == '*')
+                options->pattern = NULL;
+        } else if (allow_type && argument_is(c, i, "type") && has_value) {
+            options->type = c->argv[i + 1];
+            options->type_len = c->argv_len[i + 1];
+        } else {
+            reply_error(&c->reply, ERR_SYNTAX);
+            return 0;
+        }
+    }
+    return 1;
+}

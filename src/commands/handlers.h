@@ -124,6 +124,19 @@ void command_unwatch(client *c);
 void dispatch_call(client *c, const struct command *cmd);
 
 /* Shared helpers for handlers (src/commands/common.c). */
+/* SCAN-family options: [MATCH pattern] [COUNT n] and, for SCAN, [TYPE t].
+ * A "*" pattern is dropped (matches everything); type stays NULL if absent
+ * (an unknown type name is not an error: nothing matches it). */
+typedef struct scan_options {
+    int64_t count;
+    const char *pattern;
+    size_t pattern_len;
+    const char *type;
+    size_t type_len;
+} scan_options;
+/* Parses options from argv[first] on; replies with Redis's error and
+ * returns 0 if they are malformed. */
+int scan_parse_options(client *c, int first, int allow_type, scan_options *options);
 /* Reads argv[i] as an int64; on failure replies ERR_NOT_INTEGER, returns 0. */
 int argument_int64(client *c, int i, int64_t *out);
 /* Like argument_int64 but with a custom error text on failure. */

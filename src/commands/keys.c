@@ -302,34 +302,12 @@ void command_scan(client *c)
         reply_error(&c->reply, "ERR invalid cursor");
         return;
     }
-    int64_t count = 10;
-    const char *pattern = NULL, *type = NULL;
-    size_t pattern_len = 0, type_len = 0;
-    for (int i = 2; i < c->argc; i++) {
-        int has_value = i + 1 < c->argc;
-        if (argument_is(c, i, "count") && has_value) {
-            if (!argument_int64(c, i + 1, &count))
-                return;
-            if (count < 1) {
-                reply_error(&c->reply, ERR_SYNTAX);
-                return;
-            }
-        } else if (argument_is(c, i, "match") && has_value) {
-            pattern = c->argv[i + 1];
-            pattern_len = c->argv_len[i + 1];
-            /* "*" matches everything: skip matching altogether. */
-            if (pattern_len == 1 && pattern[0] == '*')
-                pattern = NULL;
-        } else if (argument_is(c, i, "type") && has_value) {
-            /* An unknown type name is not an error: nothing matches it. */
-            type = c->argv[i + 1];
-            type_len = c->argv_len[i + 1];
-        } else {
-            reply_error(&c->reply, ERR_SYNTAX);
-            return;
-        }
-        i++;
-    }
+    scan_options options;
+    if (!scan_parse_options(c, 2, 1, &options))
+        return;
+    int64_t count = options.count;
+    const char *pattern = options.pattern, *type = options.type;
+    size_t pattern_len = options.pattern_len, type_len = options.type_len;
 
     /* Walk cursor positions until about COUNT keys are in hand, giving up
      * after ten positions per requested key so that a sparse table cannot

@@ -1053,28 +1053,12 @@ static void command_sscan(client *c)
         reply_empty_array(&c->reply);
         return;
     }
-    int64_t count = 10;
-    const char *pattern = NULL;
-    size_t pattern_len = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        int has_value = i + 1 < c->argc;
-        if (argument_is(c, i, "count") && has_value) {
-            if (!argument_int64(c, i + 1, &count))
-                return;
-            if (count < 1) {
-                reply_error(&c->reply, ERR_SYNTAX);
-                return;
-            }
-        } else if (argument_is(c, i, "match") && has_value) {
-            pattern = c->argv[i + 1];
-            pattern_len = c->argv_len[i + 1];
-            if (pattern_len == 1 && pattern[0] == '*')
-                pattern = NULL;
-        } else {
-            reply_error(&c->reply, ERR_SYNTAX);
-            return;
-        }
-    }
+    scan_options options;
+    if (!scan_parse_options(c, 3, 0, &options))
+        return;
+    int64_t count = options.count;
+    const char *pattern = options.pattern;
+    size_t pattern_len = options.pattern_len;
 
     set_value s = set_of(e);
     char digits[24];
