@@ -699,3 +699,44 @@ void harness_raw_free(harness_raw_reply *reply)
     reply->data = NULL;
     reply->len = 0;
 }
+
+long long harness_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+long long harness_info_number(redisContext *c, const char *section, const char *field)
+{
+    redisReply *reply = harness_command(c, "INFO %s", section);
+    assert_int_equal(reply->type, REDIS_REPLY_STRING);
+    char pattern[128];
+    snprintf(pattern, sizeof(pattern), "\r\n%s:", field);
+    const char *at = strstr(reply->str, pattern);
+    if (!at)
+        fail_msg("INFO %s has no %s field", section, field);
+    long long value = strtoll(at + strlen(pattern), NULL, 10);
+    freeReplyObject(reply);
+    return value;
+}
+
+bool harness_wait_info_number(redisContext *c, const char *section, const char *field,
+                              long long value, int timeout_ms)
+{
+    long long deadline = harness_now_ms() + timeout_ms;
+    for (;;) {
+        if (harness_info_number(c, section, field) == value)
+            return true;
+        if (harness_now_ms() > deadline)
+            return false;
+        harness_sleep_ms(10);
+    }
+}

@@ -98,6 +98,15 @@ typedef struct harness_raw_reply {
 /* Connects to 127.0.0.1:port, sends len bytes, then reads until the server
  * closes the connection or nothing arrives for quiet_ms (at most 10 s in all).
  * Fails the test if it cannot connect or send. Free with harness_raw_free(). */
+/* Small tools every integration test needs. */
+long long harness_now_ms(void);
+void harness_sleep_ms(int ms);
+/* A numeric field of INFO <section>; fails the test if it is missing. */
+long long harness_info_number(redisContext *c, const char *section, const char *field);
+/* Polls INFO until field equals value; returns whether it did in time. */
+bool harness_wait_info_number(redisContext *c, const char *section, const char *field,
+                              long long value, int timeout_ms);
+
 harness_raw_reply harness_raw_roundtrip(int port, const void *bytes, size_t len, int quiet_ms);
 void harness_raw_free(harness_raw_reply *reply);
 

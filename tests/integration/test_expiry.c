@@ -22,20 +22,6 @@
 
 /* ---------- small tools ---------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 static long long integer_of(redisContext *c, const char *format, ...)
 {
     va_list ap;
@@ -52,23 +38,9 @@ static long long integer_of(redisContext *c, const char *format, ...)
     return value;
 }
 
-static long long info_number(redisContext *c, const char *section, const char *field)
-{
-    redisReply *reply = harness_command(c, "INFO %s", section);
-    assert_int_equal(reply->type, REDIS_REPLY_STRING);
-    char pattern[128];
-    snprintf(pattern, sizeof(pattern), "\r\n%s:", field);
-    const char *at = strstr(reply->str, pattern);
-    if (!at)
-        fail_msg("INFO %s has no %s field", section, field);
-    long long value = strtoll(at + strlen(pattern), NULL, 10);
-    freeReplyObject(reply);
-    return value;
-}
-
 static long long expired_keys(redisContext *c)
 {
-    return info_number(c, "stats", "expired_keys");
+    return harness_info_number(c, "stats", "expired_keys");
 }
 
 /* The server's clock in ms (TIME), for absolute deadlines. */
@@ -83,18 +55,18 @@ static long long server_time_ms(redisContext *c)
 }
 
 /* Polls DBSIZE (which reclaims nothing) until it reaches `size`; false if
- * it had not by deadline_ms, a now_ms() time. */
+ * it had not by deadline_ms, a harness_now_ms() time. */
 static bool wait_dbsize(redisContext *c, long long size, long long deadline_ms)
 {
     for (;;) {
         long long now = integer_of(c, "DBSIZE");
         if (now == size)
             return true;
-        if (now_ms() > deadline_ms) {
+        if (harness_now_ms() > deadline_ms) {
             print_error("DBSIZE is still %lld, expected %lld\n", now, size);
             return false;
         }
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
 }
 
@@ -150,7 +122,7 @@ static void test_lazy_expiry_on_access(void **state)
     long long base = expired_keys(c);
     expect_status(c, "OK", "SET lazy:k v PX 100");
     expect_bulk(c, "v", "GET lazy:k");
-    sleep_ms(200);
+    harness_sleep_ms(200);
     /* Past its deadline but never looked at: still counted... */
     expect_integer(c, 1, "DBSIZE");
     assert_int_equal(expired_keys(c), base);
@@ -167,7 +139,7 @@ static void test_active_expiry_reclaims_untouched_keys(void **state)
 {
     redisContext *c = fresh_client(state);
     long long base = expired_keys(c);
-    long long start = now_ms();
+    long long start = harness_now_ms();
     expect_status(c, "OK", "SET active:a v PX 100");
     expect_status(c, "OK", "SET active:b v PX 100");
     expect_status(c, "OK", "SET active:c v PX 150");
@@ -186,7 +158,7 @@ static void test_100000_keys_reclaimed_within_2s_of_their_deadline(void **state)
     set_many_with_ttl(c, "mass", 100000, 500);
     /* The last SET ran before this point, so every deadline is earlier than
      * loaded + 500 ms. */
-    long long loaded = now_ms();
+    long long loaded = harness_now_ms();
     assert_true(wait_dbsize(c, 0, loaded + 500 + 2000));
     assert_int_equal(expired_keys(c), base + 100000);
     redisFree(c);
@@ -200,7 +172,7 @@ static void test_without_active_expiry_keys_stay_until_accessed(void **state)
     set_many_with_ttl(c, "idle", 100, 50);
     /* Well past every deadline, repeatedly: nothing is reclaimed. */
     for (int i = 0; i < 6; i++) {
-        sleep_ms(50);
+        harness_sleep_ms(50);
         expect_integer(c, 100, "DBSIZE");
     }
     redisReply *info = harness_command(c, "INFO keyspace");
@@ -217,7 +189,7 @@ static void test_without_active_expiry_keys_stay_until_accessed(void **state)
 
     /* Turned back on, the cycle clears the rest. */
     expect_status(c, "OK", "DEBUG SET-ACTIVE-EXPIRE 1");
-    assert_true(wait_dbsize(c, 0, now_ms() + 1500));
+    assert_true(wait_dbsize(c, 0, harness_now_ms() + 1500));
     assert_int_equal(expired_keys(c), base + 100);
     redisFree(c);
 }
@@ -288,7 +260,7 @@ static void test_expire_persist_ttl_interplay(void **state)
     /* PERSIST really cancels: the old deadline passes harmlessly. */
     expect_status(c, "OK", "SET ttl:p v PX 100");
     expect_integer(c, 1, "PERSIST ttl:p");
-    sleep_ms(250);
+    harness_sleep_ms(250);
     expect_integer(c, 3, "DBSIZE");
     expect_bulk(c, "v", "GET ttl:p");
     redisFree(c);
@@ -336,7 +308,7 @@ static void test_renamed_moved_and_swapped_keys_still_expire_actively(void **sta
 {
     redisContext *c = fresh_client(state);
     long long base = expired_keys(c);
-    long long start = now_ms();
+    long long start = harness_now_ms();
     expect_status(c, "OK", "SET short:r v PX 200");
     expect_status(c, "OK", "RENAME short:r short:renamed");
     expect_status(c, "OK", "SET short:m v PX 200");
@@ -393,13 +365,13 @@ static void test_set_clears_ttl_and_keepttl_keeps_it(void **state)
     expect_status(c, "OK", "SET over:a w");
     expect_status(c, "OK", "SET over:b v PX 100");
     expect_status(c, "OK", "SET over:b %s", long_value);
-    sleep_ms(250);
+    harness_sleep_ms(250);
     expect_integer(c, 2, "DBSIZE");
     expect_bulk(c, "w", "GET over:a");
     expect_bulk(c, long_value, "GET over:b");
 
     /* ...and KEEPTTL keeps it running. */
-    long long start = now_ms();
+    long long start = harness_now_ms();
     expect_status(c, "OK", "SET over:c v PX 200");
     expect_status(c, "OK", "SET over:c %s KEEPTTL", long_value);
     expect_status(c, "OK", "SET over:d v PX 200");
@@ -424,7 +396,7 @@ static mass_expiry_result run_mass_expiry(void **state, int count)
     redisContext *c = fresh_client(state);
     expect_status(c, "OK", "DEBUG SET-ACTIVE-EXPIRE 0");
     set_many_with_ttl(c, "lat", count, 1);
-    sleep_ms(5);
+    harness_sleep_ms(5);
     expect_integer(c, count, "DBSIZE");
     long long base = expired_keys(c);
 
@@ -432,11 +404,11 @@ static mass_expiry_result run_mass_expiry(void **state, int count)
     expect_status(pinger, "PONG", "PING");
     expect_status(c, "OK", "DEBUG SET-ACTIVE-EXPIRE 1");
     mass_expiry_result result = {0, 0, 0};
-    long long start = now_ms(), last = start;
+    long long start = harness_now_ms(), last = start;
     long long left = -1;
-    while (now_ms() - start < 10000) {
+    while (harness_now_ms() - start < 10000) {
         expect_status(pinger, "PONG", "PING");
-        long long now = now_ms();
+        long long now = harness_now_ms();
         if (now - last > result.worst_gap_ms)
             result.worst_gap_ms = now - last;
         last = now;
@@ -446,7 +418,7 @@ static mass_expiry_result run_mass_expiry(void **state, int count)
         if (left < count)
             result.partial_observations++;
     }
-    result.took_ms = now_ms() - start;
+    result.took_ms = harness_now_ms() - start;
     print_message("mass expiry of %d keys: %lld ms, longest gap between PONGs %lld ms, "
                   "%d partial DBSIZE readings\n",
                   count, result.took_ms, result.worst_gap_ms, result.partial_observations);

@@ -31,20 +31,6 @@
 
 /* ---------- small tools ---------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 /* receive_buffer > 0 shrinks the socket's receive buffer before connecting,
  * so a client that does not read stops the server's writes early. */
 static int raw_connect_with(int port, int receive_buffer)
@@ -101,11 +87,11 @@ static void raw_send_text(int fd, const char *request)
 static size_t raw_read(int fd, char *out, size_t want, int timeout_ms, bool *closed)
 {
     size_t got = 0;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     if (closed)
         *closed = false;
     while (got < want) {
-        long long left = deadline - now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -132,9 +118,9 @@ static size_t raw_read(int fd, char *out, size_t want, int timeout_ms, bool *clo
 static bool raw_wait_closed(int fd, int timeout_ms)
 {
     char sink[16384];
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -184,36 +170,6 @@ static void raw_expect_closed(int port, const char *request, size_t request_len,
                  closed ? "closed" : "still open");
 }
 
-static long long info_number(redisContext *c, const char *section, const char *field)
-{
-    redisReply *reply = harness_command(c, "INFO %s", section);
-    assert_int_equal(reply->type, REDIS_REPLY_STRING);
-    char pattern[128];
-    snprintf(pattern, sizeof(pattern), "\r\n%s:", field);
-    const char *at = strstr(reply->str, pattern);
-    if (!at)
-        fail_msg("INFO %s has no %s field", section, field);
-    long long value = strtoll(at + strlen(pattern), NULL, 10);
-    freeReplyObject(reply);
-    return value;
-}
-
-static bool wait_info_number(redisContext *c, const char *section, const char *field,
-                             long long value, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        long long now = info_number(c, section, field);
-        if (now == value)
-            return true;
-        if (now_ms() > deadline) {
-            print_error("INFO %s: %s is %lld, expected %lld\n", section, field, now, value);
-            return false;
-        }
-        sleep_ms(10);
-    }
-}
-
 /* ---------- maxclients ---------- */
 
 static void test_maxclients_rejects_the_sixth_client(void **state)
@@ -224,7 +180,7 @@ static void test_maxclients_rejects_the_sixth_client(void **state)
     clients[0] = harness_connect(server);
     /* The harness's start-up probe may still be closing: wait until this
      * is the only client, so exactly five slots are in play. */
-    assert_true(wait_info_number(clients[0], "clients", "connected_clients", 1, 3000));
+    assert_true(harness_wait_info_number(clients[0], "clients", "connected_clients", 1, 3000));
     for (int i = 1; i < 5; i++) {
         clients[i] = harness_connect(server);
         expect_status(clients[i], "PONG", "PING");
@@ -241,12 +197,12 @@ static void test_maxclients_rejects_the_sixth_client(void **state)
 
     for (int i = 0; i < 5; i++)
         expect_status(clients[i], "PONG", "PING");
-    assert_int_equal(info_number(clients[0], "stats", "rejected_connections"), 1);
-    assert_int_equal(info_number(clients[0], "clients", "connected_clients"), 5);
+    assert_int_equal(harness_info_number(clients[0], "stats", "rejected_connections"), 1);
+    assert_int_equal(harness_info_number(clients[0], "clients", "connected_clients"), 5);
 
     /* A freed slot can be taken again. */
     redisFree(clients[4]);
-    assert_true(wait_info_number(clients[0], "clients", "connected_clients", 4, 3000));
+    assert_true(harness_wait_info_number(clients[0], "clients", "connected_clients", 4, 3000));
     clients[4] = harness_connect(server);
     expect_status(clients[4], "PONG", "PING");
 
@@ -282,8 +238,8 @@ static int run_server_to_exit(const char *const *args, char *output, size_t outp
     }
     close(out[1]);
     size_t used = 0;
-    long long deadline = now_ms() + 5000;
-    while (used + 1 < output_cap && now_ms() < deadline) {
+    long long deadline = harness_now_ms() + 5000;
+    while (used + 1 < output_cap && harness_now_ms() < deadline) {
         struct pollfd pfd = {out[0], POLLIN, 0};
         if (poll(&pfd, 1, 100) <= 0)
             continue;
@@ -296,12 +252,12 @@ static int run_server_to_exit(const char *const *args, char *output, size_t outp
     close(out[0]);
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
+        if (harness_now_ms() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             fail_msg("the server kept running with an illegal setting:\n%s", output);
         }
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     return status;
 }
@@ -352,7 +308,8 @@ static void test_query_buffer_limit_disconnects_a_client(void **state)
     const char *const args[] = {"--client-query-buffer-limit", "1mb", NULL};
     harness_server *server = harness_start(args);
     redisContext *c = harness_connect(server);
-    assert_int_equal(info_number(c, "stats", "client_query_buffer_limit_disconnections"), 0);
+    assert_int_equal(harness_info_number(c, "stats", "client_query_buffer_limit_disconnections"),
+                     0);
 
     /* A complete command under the limit runs. */
     size_t small = 900 * 1000;
@@ -377,7 +334,8 @@ static void test_query_buffer_limit_disconnects_a_client(void **state)
     assert_true(closed);
     close(fd);
 
-    assert_true(wait_info_number(c, "stats", "client_query_buffer_limit_disconnections", 1, 3000));
+    assert_true(
+        harness_wait_info_number(c, "stats", "client_query_buffer_limit_disconnections", 1, 3000));
     expect_integer(c, 0, "EXISTS qbuf:half");
     expect_integer(c, (long long)small, "STRLEN qbuf:ok");
     redisFree(c);
@@ -413,7 +371,8 @@ static void test_output_buffer_limit_disconnects_a_client_that_does_not_read(voi
     for (int i = 0; i < 200; i++)
         len += (size_t)snprintf(request + len, sizeof(request) - len, "GET olimit:big\r\n");
     assert_true(raw_send(fd, request, len));
-    assert_true(wait_info_number(c, "stats", "client_output_buffer_limit_disconnections", 1, 5000));
+    assert_true(
+        harness_wait_info_number(c, "stats", "client_output_buffer_limit_disconnections", 1, 5000));
     assert_true(raw_wait_closed(fd, 5000));
     close(fd);
 
@@ -421,7 +380,8 @@ static void test_output_buffer_limit_disconnects_a_client_that_does_not_read(voi
     assert_true(harness_alive(server));
     expect_bulk_len(c, value, size, "GET olimit:big");
     expect_status(c, "PONG", "PING");
-    assert_int_equal(info_number(c, "stats", "client_output_buffer_limit_disconnections"), 1);
+    assert_int_equal(harness_info_number(c, "stats", "client_output_buffer_limit_disconnections"),
+                     1);
     free(value);
     redisFree(c);
     assert_int_equal(harness_stop(server), 0);
@@ -438,15 +398,15 @@ static void test_idle_timeout_closes_only_the_idle_client(void **state)
     raw_send_text(idle, "PING\r\n");
     char pong[8];
     assert_int_equal(raw_read(idle, pong, 7, 3000, NULL), 7);
-    long long idle_since = now_ms();
+    long long idle_since = harness_now_ms();
 
     /* The active client talks every 200 ms; the waits double as the check
      * on the idle one. */
     long long closed_after = -1;
-    while (now_ms() - idle_since < 5000) {
+    while (harness_now_ms() - idle_since < 5000) {
         expect_status(active, "PONG", "PING");
         if (raw_wait_closed(idle, 200)) {
-            closed_after = now_ms() - idle_since;
+            closed_after = harness_now_ms() - idle_since;
             break;
         }
     }
@@ -458,10 +418,10 @@ static void test_idle_timeout_closes_only_the_idle_client(void **state)
     assert_true(closed_after <= 3500);
 
     /* Another 1.5 s of activity: never closed. */
-    long long until = now_ms() + 1500;
-    while (now_ms() < until) {
+    long long until = harness_now_ms() + 1500;
+    while (harness_now_ms() < until) {
         expect_status(active, "PONG", "PING");
-        sleep_ms(200);
+        harness_sleep_ms(200);
     }
     expect_status(active, "PONG", "PING");
     redisFree(active);

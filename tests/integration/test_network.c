@@ -30,13 +30,6 @@
 
 /* ---------- small tools ---------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_us(long us)
 {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -188,11 +181,11 @@ static void raw_send_text(int fd, const char *request)
 static size_t raw_read(int fd, char *out, size_t want, int timeout_ms, bool *closed)
 {
     size_t got = 0;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     if (closed)
         *closed = false;
     while (got < want) {
-        long long left = deadline - now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -218,9 +211,9 @@ static size_t raw_read(int fd, char *out, size_t want, int timeout_ms, bool *clo
 static bool raw_wait_closed(int fd, int timeout_ms)
 {
     char sink[4096];
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -281,8 +274,8 @@ static char *raw_exchange(int fd, const char *bytes, size_t len, size_t piece, s
 {
     char *got = malloc(expect_len + 1);
     size_t sent = 0, received = 0;
-    long long deadline = now_ms() + timeout_ms;
-    while (received < expect_len && now_ms() < deadline) {
+    long long deadline = harness_now_ms() + timeout_ms;
+    while (received < expect_len && harness_now_ms() < deadline) {
         bool progress = false;
         if (sent < len) {
             size_t want = len - sent < piece ? len - sent : piece;
@@ -314,35 +307,6 @@ static char *raw_exchange(int fd, const char *bytes, size_t len, size_t piece, s
 }
 
 /* ---------- hiredis helpers ---------- */
-
-/* The integer after "field:" in an INFO section; fails if it is missing. */
-static long long info_number(redisContext *c, const char *section, const char *field)
-{
-    redisReply *reply = harness_command(c, "INFO %s", section);
-    assert_int_equal(reply->type, REDIS_REPLY_STRING);
-    char pattern[128];
-    snprintf(pattern, sizeof(pattern), "\r\n%s:", field);
-    const char *at = strstr(reply->str, pattern);
-    if (!at)
-        fail_msg("INFO %s has no %s field", section, field);
-    long long value = strtoll(at + strlen(pattern), NULL, 10);
-    freeReplyObject(reply);
-    return value;
-}
-
-/* Polls INFO until field equals value; returns whether it did in time. */
-static bool wait_info_number(redisContext *c, const char *section, const char *field,
-                             long long value, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        if (info_number(c, section, field) == value)
-            return true;
-        if (now_ms() > deadline)
-            return false;
-        sleep_us(10000);
-    }
-}
 
 /* ---------- tests ---------- */
 
@@ -638,11 +602,11 @@ static void test_200_concurrent_connections(void **state)
             fail(); /* the sockets close when the test program exits */
     }
     redisContext *c = harness_connect(*state);
-    assert_true(info_number(c, "clients", "connected_clients") >= CONCURRENT_CLIENTS + 1);
+    assert_true(harness_info_number(c, "clients", "connected_clients") >= CONCURRENT_CLIENTS + 1);
     for (int i = 0; i < CONCURRENT_CLIENTS; i++)
         close(fds[i]);
     /* The server notices every hang-up. */
-    assert_true(wait_info_number(c, "clients", "connected_clients", 1, 5000));
+    assert_true(harness_wait_info_number(c, "clients", "connected_clients", 1, 5000));
     redisFree(c);
 }
 
@@ -651,8 +615,8 @@ static long long raw_read_integer(int fd)
 {
     char line[64] = "";
     size_t len = 0;
-    long long deadline = now_ms() + 5000;
-    while (len < sizeof(line) - 1 && now_ms() < deadline) {
+    long long deadline = harness_now_ms() + 5000;
+    while (len < sizeof(line) - 1 && harness_now_ms() < deadline) {
         if (raw_read(fd, line + len, 1, 5000, NULL) != 1)
             break;
         len++;

@@ -27,20 +27,6 @@
 
 /* ---------- small tools ---------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 static redisReply *read_reply(redisContext *c)
 {
     void *reply = NULL;
@@ -92,20 +78,6 @@ static void expect_confirmation(redisContext *c, const char *verb, const char *n
     freeReplyObject(r);
 }
 
-static long long info_number(redisContext *c, const char *section, const char *field)
-{
-    redisReply *reply = harness_command(c, "INFO %s", section);
-    assert_int_equal(reply->type, REDIS_REPLY_STRING);
-    char pattern[128];
-    snprintf(pattern, sizeof(pattern), "\r\n%s:", field);
-    const char *at = strstr(reply->str, pattern);
-    if (!at)
-        fail_msg("INFO %s has no %s field", section, field);
-    long long value = strtoll(at + strlen(pattern), NULL, 10);
-    freeReplyObject(reply);
-    return value;
-}
-
 static bool info_has_field(redisContext *c, const char *section, const char *field)
 {
     redisReply *reply = harness_command(c, "INFO %s", section);
@@ -114,22 +86,6 @@ static bool info_has_field(redisContext *c, const char *section, const char *fie
     bool found = reply->type == REDIS_REPLY_STRING && strstr(reply->str, pattern) != NULL;
     freeReplyObject(reply);
     return found;
-}
-
-static bool wait_info_number(redisContext *c, const char *section, const char *field,
-                             long long value, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        long long now = info_number(c, section, field);
-        if (now == value)
-            return true;
-        if (now_ms() > deadline) {
-            print_error("INFO %s: %s is %lld, expected %lld\n", section, field, now, value);
-            return false;
-        }
-        sleep_ms(10);
-    }
 }
 
 static long long numsub(redisContext *c, const char *channel)
@@ -144,11 +100,11 @@ static long long numsub(redisContext *c, const char *channel)
 
 static bool wait_numsub(redisContext *c, const char *channel, long long value, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     while (numsub(c, channel) != value) {
-        if (now_ms() > deadline)
+        if (harness_now_ms() > deadline)
             return false;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     return true;
 }
@@ -175,9 +131,9 @@ static int raw_connect_small(int port)
 static bool raw_wait_closed(int fd, int timeout_ms)
 {
     char sink[16384];
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -212,7 +168,7 @@ static void test_fanout_every_subscriber_gets_every_message_in_order(void **stat
     }
     redisContext *publisher = harness_connect(server);
     assert_int_equal(numsub(publisher, "fan"), FANOUT_SUBSCRIBERS);
-    assert_int_equal(info_number(publisher, "stats", "pubsub_channels"), 1);
+    assert_int_equal(harness_info_number(publisher, "stats", "pubsub_channels"), 1);
 
     /* One pipeline of publishes: each reaches every subscriber. */
     char message[64];
@@ -249,7 +205,7 @@ static void test_fanout_every_subscriber_gets_every_message_in_order(void **stat
         redisFree(subscribers[i]);
     }
     assert_true(wait_numsub(publisher, "fan", 0, 5000));
-    assert_int_equal(info_number(publisher, "stats", "pubsub_channels"), 0);
+    assert_int_equal(harness_info_number(publisher, "stats", "pubsub_channels"), 0);
     redisFree(publisher);
 }
 
@@ -281,8 +237,8 @@ static void test_patterns_shards_and_subscribed_mode(void **state)
     expect_integer(pub, 1, "SPUBLISH news.sport shard");
     expect_integer(pub, 0, "SPUBLISH news.art none");
     expect_integer(pub, 2, "PUBSUB NUMPAT");
-    assert_int_equal(info_number(pub, "stats", "pubsub_patterns"), 2);
-    assert_int_equal(info_number(pub, "stats", "pubsubshard_channels"), 1);
+    assert_int_equal(harness_info_number(pub, "stats", "pubsub_patterns"), 2);
+    assert_int_equal(harness_info_number(pub, "stats", "pubsubshard_channels"), 1);
 
     expect_message(sub, "message", NULL, "news.sport", "goal", 4);
     expect_message(sub, "pmessage", "news.*", "news.sport", "goal", 4);
@@ -301,7 +257,7 @@ static void test_patterns_shards_and_subscribed_mode(void **state)
     expect_nil(sub, "GET a");
     expect_integer(pub, 0, "PUBLISH news.sport after");
     expect_integer(pub, 0, "PUBSUB NUMPAT");
-    assert_int_equal(info_number(pub, "stats", "pubsubshard_channels"), 0);
+    assert_int_equal(harness_info_number(pub, "stats", "pubsubshard_channels"), 0);
     redisFree(sub);
     redisFree(pub);
 }
@@ -320,9 +276,9 @@ static void test_disconnect_drops_subscriptions(void **state)
         expect_integer(pub, 1, "PUBLISH a x"); /* p* does not match "a" */
         expect_integer(pub, 1, "PUBLISH pa x");
         redisFree(sub);
-        assert_true(wait_info_number(pub, "stats", "pubsub_channels", 0, 5000));
-        assert_int_equal(info_number(pub, "stats", "pubsub_patterns"), 0);
-        assert_int_equal(info_number(pub, "stats", "pubsubshard_channels"), 0);
+        assert_true(harness_wait_info_number(pub, "stats", "pubsub_channels", 0, 5000));
+        assert_int_equal(harness_info_number(pub, "stats", "pubsub_patterns"), 0);
+        assert_int_equal(harness_info_number(pub, "stats", "pubsubshard_channels"), 0);
     }
     redisFree(pub);
 }
@@ -376,8 +332,8 @@ static void test_subscriber_that_never_reads_is_cut_off(void **state)
     close(slow);
     /* Redis 7.0 has no such counter; Rivet (like Redis 7.2) counts the cut. */
     if (info_has_field(pub, "stats", "client_output_buffer_limit_disconnections"))
-        assert_true(
-            wait_info_number(pub, "stats", "client_output_buffer_limit_disconnections", 1, 5000));
+        assert_true(harness_wait_info_number(pub, "stats",
+                                             "client_output_buffer_limit_disconnections", 1, 5000));
     assert_true(wait_numsub(pub, "feed", 1, 5000));
     expect_integer(pub, 1, "PUBLISH feed end");
     expect_message(good, "message", NULL, "feed", "end", 3);

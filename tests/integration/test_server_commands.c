@@ -26,20 +26,6 @@
 
 /* ---------- small tools ---------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 /* INFO's text; sections is "" for the default set, else space-separated
  * section names, each sent as its own argument. */
 static char *info_text(redisContext *c, const char *sections)
@@ -371,9 +357,9 @@ static void test_debug_sleep(void **state)
 {
     redisContext *c = harness_connect(*state);
     expect_status(c, "OK", "DEBUG SLEEP 0");
-    long long start = now_ms();
+    long long start = harness_now_ms();
     expect_status(c, "OK", "DEBUG SLEEP 0.2");
-    long long took = now_ms() - start;
+    long long took = harness_now_ms() - start;
     assert_true(took >= 190);
     assert_true(took < 5000);
     redisFree(c);
@@ -444,11 +430,11 @@ static void test_flushall_and_flushdb(void **state)
 
 static bool wait_exit(harness_server *server, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     while (harness_alive(server)) {
-        if (now_ms() > deadline)
+        if (harness_now_ms() > deadline)
             return false;
-        sleep_ms(10);
+        harness_sleep_ms(10);
     }
     return true;
 }
