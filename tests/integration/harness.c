@@ -54,20 +54,6 @@ struct harness_server {
 static harness_server *live_servers;
 static bool cleanup_registered;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 /* The kernel picks a port that is free right now; someone may take it before
  * the server binds it, which is why harness_start retries. */
 static int find_free_port(void)
@@ -183,13 +169,13 @@ static bool server_answers_ping(int port)
  * likely the port was taken: worth another try), -1 on timeout. */
 static int server_wait_ready(harness_server *server)
 {
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
+    long long deadline = harness_now_ms() + START_TIMEOUT_MS;
+    while (harness_now_ms() < deadline) {
         if (server_reap(server, false))
             return 0;
         if (server_answers_ping(server->port))
             return harness_alive(server) ? 1 : 0;
-        sleep_ms(20);
+        harness_sleep_ms(20);
     }
     return -1;
 }
@@ -324,9 +310,9 @@ int harness_stop(harness_server *server)
     bool timed_out = false;
     if (!server->reaped) {
         kill(server->pid, SIGTERM);
-        long long deadline = now_ms() + STOP_TIMEOUT_MS;
-        while (!server_reap(server, false) && now_ms() < deadline)
-            sleep_ms(10);
+        long long deadline = harness_now_ms() + STOP_TIMEOUT_MS;
+        while (!server_reap(server, false) && harness_now_ms() < deadline)
+            harness_sleep_ms(10);
         if (!server->reaped) {
             timed_out = true;
             kill(server->pid, SIGKILL);
@@ -661,9 +647,9 @@ harness_raw_reply harness_raw_roundtrip(int port, const void *bytes, size_t len,
     result.data = malloc(cap);
     if (!result.data)
         fail_msg("harness: out of memory");
-    long long hard_deadline = now_ms() + RAW_TOTAL_LIMIT_MS;
+    long long hard_deadline = harness_now_ms() + RAW_TOTAL_LIMIT_MS;
     for (;;) {
-        long long remaining = hard_deadline - now_ms();
+        long long remaining = hard_deadline - harness_now_ms();
         if (remaining <= 0)
             break;
         struct pollfd pfd = {fd, POLLIN, 0};
