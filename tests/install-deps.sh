@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev libjemalloc-dev libcmocka-dev
-          libhiredis-dev redis-server redis-tools clang)
+          libhiredis-dev libxxhash-dev redis-server redis-tools clang)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -76,7 +76,7 @@ static void reply_keynum_spec(reply_writer *w, const command *cmd)
     reply_bulk_cstr(w, "firstkey");
     reply_integer(w, 1);
     reply_bulk_cstr(w, "keystep");
-    reply_integer(w, 1);
+    reply_integer(w, cmd->key_step > 0 ? cmd->key_step : 1);
 }
 
 static void reply_key_specs(reply_writer *w, const command *cmd)

@@ -166,6 +166,15 @@ static command commands[] = {
         "doesn't exist."),
     ROW("del", -2, W, C_KS | C_W | C_SLOW, 1, -1, 1, KEY_DEL, command_del, "generic", "1.0.0",
         "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
+    ROW("delex", -2, W | FAST, C_W | C_STR | C_FAST, 1, 1, 1,
+        KEY_RW | KEY_DELETE | KEY_VARIABLE_FLAGS, command_delex, "string", "8.4.0",
+        "O(1) for IFEQ/IFNE, O(N) for IFDEQ/IFDNE where N is the length of the string value.",
+        "Conditionally removes the specified key based on value or digest comparison."),
+    ROW("delifeq", 3, W | FAST, C_W | C_STR | C_FAST, 1, 1, 1, KEY_RW | KEY_DELETE,
+        command_delifeq, "string", "9.0.0", "O(1)", "Delete key if value matches string."),
+    ROW("digest", 2, R | FAST, C_R | C_STR | C_FAST, 1, 1, 1, KEY_READ, command_digest, "string",
+        "8.4.0", "O(N) where N is the length of the string value.",
+        "Returns the XXH3 hash of a string value."),
     ROW("discard", 1, NOSCRIPT | LOADING | STALE | FAST | BUSY, C_FAST | ACL_TRANSACTION, 0, 0, 0,
         0, command_discard, "transactions", "2.0.0",
         "O(N), when N is the number of queued commands", "Discards a transaction."),
@@ -237,6 +246,23 @@ static command commands[] = {
     ROW("mset", -3, W | DOOM, C_W | C_STR | C_SLOW, 1, -1, 2, KEY_OW | KEY_UPDATE, command_mset,
         "string", "1.0.1", "O(N) where N is the number of keys to set.",
         "Atomically creates or modifies the string values of one or more keys."),
+    /* Keys follow a count, two arguments apart (key value key value ...). */
+    {.name = "msetex",
+     .arity = -4,
+     .flags = W | DOOM,
+     .categories = C_W | C_STR | C_SLOW,
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 2,
+     .key_numkeys_index = 1,
+     .key_flags = KEY_OW | KEY_UPDATE,
+     .handler = command_msetex,
+     .group = "string",
+     .since = "8.4.0",
+     .complexity = "O(N) where N is the number of keys to set.",
+     .summary = "Atomically sets multiple string keys with a shared expiration in a single "
+                "operation. Supports flexible argument parsing where condition and expiration "
+                "flags can appear in any order."},
     ROW("msetnx", -3, W | DOOM, C_W | C_STR | C_SLOW, 1, -1, 2, KEY_OW | KEY_INSERT, command_msetnx,
         "string", "1.0.1", "O(N) where N is the number of keys to set.",
         "Atomically modifies the string values of one or more keys only when all keys don't "
@@ -493,16 +519,17 @@ int command_get_keys(const command *cmd, int argc, const char **argv, const size
     if (cmd->key_numkeys_index > 0) {
         /* numkeys key [key ...]: the count says how many keys follow. */
         int at = cmd->key_numkeys_index;
+        int step = cmd->key_step > 0 ? cmd->key_step : 1; /* MSETEX: key value pairs */
         int64_t numkeys;
         if (at >= argc || !number_parse_int64(argv[at], argv_len[at], &numkeys) || numkeys < 0 ||
-            numkeys > argc - at - 1)
+            numkeys > (argc - at - 1) / step)
             return -1;
         int n = 0;
         /* A destination before the count (ZUNIONSTORE dst numkeys ...). */
         if (cmd->first_key > 0 && cmd->first_key < at && n < max)
             positions[n++] = cmd->first_key;
         for (int i = 0; i < numkeys && n < max; i++)
-            positions[n++] = at + 1 + i;
+            positions[n++] = at + 1 + i * step;
         return n;
     }
     if (cmd->first_key <= 0)

@@ -28,6 +28,10 @@ void command_incrby(client *c);
 void command_decrby(client *c);
 void command_incrbyfloat(client *c);
 void command_lcs(client *c);
+void command_digest(client *c);
+void command_delex(client *c);
+void command_delifeq(client *c);
+void command_msetex(client *c);
 
 /* keys: src/commands/keys.c */
 void command_del(client *c);

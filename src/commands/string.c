@@ -2,15 +2,21 @@
  *
  * Replies, error texts and the order in which errors are detected follow
  * Redis 7.0, because clients and tests observe which error wins when an
- * argument is bad and the key has the wrong type at the same time. The hot
+ * argument is bad and the key has the wrong type at the same time; the
+ * compare-and-set additions (SET IF*, DIGEST, DELEX, MSETEX) follow Redis 8.4
+ * and DELIFEQ Valkey 9 (see docs/compare-and-set.md). The hot
  * paths (GET, SET, INCR) allocate nothing of their own: GET renders straight
  * from the entry into the reply, SET hands the argument to the keyspace, and
  * INCR on an int-encoded value changes the integer in place. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <strings.h>
+#include <xxhash.h>
 
 #include "handlers.h"
 #include "rivet/memory.h"
@@ -106,22 +112,59 @@ enum string_option {
     OPTION_PX = 1 << 6,
     OPTION_EXAT = 1 << 7,
     OPTION_PXAT = 1 << 8,
+    /* The compare-and-set conditions of Redis 8.4, each with an argument. */
+    OPTION_IFEQ = 1 << 9,
+    OPTION_IFNE = 1 << 10,
+    OPTION_IFDEQ = 1 << 11,
+    OPTION_IFDNE = 1 << 12,
 };
 
 #define OPTION_ANY_EXPIRE (OPTION_EX | OPTION_PX | OPTION_EXAT | OPTION_PXAT)
+#define OPTION_ANY_MATCH  (OPTION_IFEQ | OPTION_IFNE | OPTION_IFDEQ | OPTION_IFDNE)
+/* NX, XX and the four IF* conditions exclude one another. */
+#define OPTION_ANY_CONDITION (OPTION_NX | OPTION_XX | OPTION_ANY_MATCH)
 
 typedef struct string_options {
     unsigned flags;
     int expire_index; /* argv position of the EX/PX/EXAT/PXAT value, 0 if none */
+    int match_index;  /* argv position of the IF* argument, 0 if none */
 } string_options;
 
-/* Which command is parsing: SET takes NX XX GET KEEPTTL, GETEX takes
- * PERSIST; both take the four expire forms. */
-enum options_for { OPTIONS_FOR_SET, OPTIONS_FOR_GETEX };
+/* Which command is parsing, and so which options it accepts besides the four
+ * expire forms: SET takes NX XX GET KEEPTTL and the IF* conditions, GETEX
+ * takes PERSIST, MSETEX takes NX XX KEEPTTL. */
+enum options_for { OPTIONS_FOR_SET, OPTIONS_FOR_GETEX, OPTIONS_FOR_MSETEX };
 
-/* Parses argv[first..] into *options. Options may come in any order; the
- * same option may repeat (the last expire value wins) but two that
- * contradict each other are a syntax error. */
+static const unsigned options_accepted[] = {
+    [OPTIONS_FOR_SET] = OPTION_NX | OPTION_XX | OPTION_GET | OPTION_KEEPTTL | OPTION_ANY_MATCH,
+    [OPTIONS_FOR_GETEX] = OPTION_PERSIST,
+    [OPTIONS_FOR_MSETEX] = OPTION_NX | OPTION_XX | OPTION_KEEPTTL,
+};
+
+/* Parses the IF* condition at argv[i] (which must be followed by its
+ * argument), returning its flag or 0. Checked last, so a SET without IF*
+ * options never compares against these names. */
+static unsigned parse_match_option(client *c, int i)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } conditions[] = {{"ifeq", OPTION_IFEQ},
+                      {"ifne", OPTION_IFNE},
+                      {"ifdeq", OPTION_IFDEQ},
+                      {"ifdne", OPTION_IFDNE}};
+    if (c->argv_len[i] < 4 || c->argv_len[i] > 5 || i + 1 >= c->argc)
+        return 0;
+    for (size_t k = 0; k < sizeof(conditions) / sizeof(conditions[0]); k++)
+        if (argument_is(c, i, conditions[k].name))
+            return conditions[k].flag;
+    return 0;
+}
+
+/* Parses argv[first..] into *options. Options may come in any order; NX and
+ * XX and the expire forms may repeat (the last expire value wins), but two
+ * options that contradict each other, or a second IF* condition, are a
+ * syntax error. */
 static int parse_string_options(client *c, int first, enum options_for command,
                                 string_options *options)
 {
@@ -130,29 +173,34 @@ static int parse_string_options(client *c, int first, enum options_for command,
         unsigned flag;
     } expire_forms[] = {
         {"ex", OPTION_EX}, {"px", OPTION_PX}, {"exat", OPTION_EXAT}, {"pxat", OPTION_PXAT}};
-    int is_set = command == OPTIONS_FOR_SET;
+    unsigned accepted = options_accepted[command];
     unsigned flags = 0;
     options->expire_index = 0;
+    options->match_index = 0;
 
     for (int i = first; i < c->argc; i++) {
         int has_next = i + 1 < c->argc;
-        if (is_set && argument_is(c, i, "nx") && !(flags & OPTION_XX)) {
+        if ((accepted & OPTION_NX) && argument_is(c, i, "nx") &&
+            !(flags & OPTION_ANY_CONDITION & ~OPTION_NX)) {
             flags |= OPTION_NX;
             continue;
         }
-        if (is_set && argument_is(c, i, "xx") && !(flags & OPTION_NX)) {
+        if ((accepted & OPTION_XX) && argument_is(c, i, "xx") &&
+            !(flags & OPTION_ANY_CONDITION & ~OPTION_XX)) {
             flags |= OPTION_XX;
             continue;
         }
-        if (is_set && argument_is(c, i, "get")) {
+        if ((accepted & OPTION_GET) && argument_is(c, i, "get")) {
             flags |= OPTION_GET;
             continue;
         }
-        if (is_set && argument_is(c, i, "keepttl") && !(flags & OPTION_ANY_EXPIRE)) {
+        if ((accepted & OPTION_KEEPTTL) && argument_is(c, i, "keepttl") &&
+            !(flags & OPTION_ANY_EXPIRE)) {
             flags |= OPTION_KEEPTTL;
             continue;
         }
-        if (!is_set && argument_is(c, i, "persist") && !(flags & OPTION_ANY_EXPIRE)) {
+        if ((accepted & OPTION_PERSIST) && argument_is(c, i, "persist") &&
+            !(flags & OPTION_ANY_EXPIRE)) {
             flags |= OPTION_PERSIST;
             continue;
         }
@@ -164,6 +212,12 @@ static int parse_string_options(client *c, int first, enum options_for command,
             !(flags & OPTION_ANY_EXPIRE & ~form)) {
             flags |= form;
             options->expire_index = ++i;
+            continue;
+        }
+        unsigned match = (accepted & OPTION_ANY_MATCH) ? parse_match_option(c, i) : 0;
+        if (match && !(flags & OPTION_ANY_CONDITION)) {
+            flags |= match;
+            options->match_index = ++i;
             continue;
         }
         reply_error(&c->reply, ERR_SYNTAX);
@@ -208,33 +262,95 @@ static int option_deadline(client *c, const string_options *options, const char 
     return parse_deadline(c, options->expire_index, in_seconds, relative, command, deadline_ms);
 }
 
+/* ---------- value digests and compare conditions ---------- */
+
+/* A digest is the XXH3 64-bit hash of the value's bytes (seed 0), written as
+ * 16 lowercase hex digits with leading zeros, as Redis 8.4 prints it. */
+#define DIGEST_HEX_LENGTH 16
+#define ERR_DIGEST_LENGTH "ERR must be exactly 16 hexadecimal characters"
+
+static void digest_format(const char *bytes, size_t len, char out[DIGEST_HEX_LENGTH + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t hash = XXH3_64bits(bytes, len);
+    for (int i = DIGEST_HEX_LENGTH - 1; i >= 0; i--) {
+        out[i] = hex[hash & 0xf];
+        hash >>= 4;
+    }
+    out[DIGEST_HEX_LENGTH] = '\0';
+}
+
+/* Evaluates one IF* condition (an OPTION_IF* flag) against a string entry,
+ * old NULL meaning the key is missing: a missing key satisfies only the "not
+ * equal" conditions, which is why IFNE/IFDNE create keys and IFEQ/IFDEQ never
+ * do. Returns 1 (holds), 0 (does not), or -1 after replying an error. Like
+ * Redis, a digest argument is checked only when there is a value to compare
+ * it with, and only its length: hex digits compare case-insensitively, and a
+ * non-hex character simply never matches. */
+static int match_condition(client *c, const kv_entry *old, unsigned condition, int match_index)
+{
+    if (old == NULL)
+        return (condition & (OPTION_IFNE | OPTION_IFDNE)) != 0;
+    const char *match = c->argv[match_index];
+    size_t match_len = c->argv_len[match_index];
+    char scratch[32];
+    size_t len;
+    const char *bytes = entry_string(old, scratch, &len);
+    int equal;
+    if (condition & (OPTION_IFEQ | OPTION_IFNE)) {
+        equal = len == match_len && (len == 0 || memcmp(bytes, match, len) == 0);
+    } else {
+        if (match_len != DIGEST_HEX_LENGTH) {
+            reply_error(&c->reply, ERR_DIGEST_LENGTH);
+            return -1;
+        }
+        char digest[DIGEST_HEX_LENGTH + 1];
+        digest_format(bytes, len, digest);
+        equal = strncasecmp(digest, match, DIGEST_HEX_LENGTH) == 0;
+    }
+    return (condition & (OPTION_IFEQ | OPTION_IFDEQ)) ? equal : !equal;
+}
+
 /* ---------- GET / SET family ---------- */
 
 enum set_reply { SET_REPLY_OK, SET_REPLY_ONE_ZERO };
 
 /* The body of SET, SETNX, SETEX, PSETEX and GETSET: stores argv[value_index]
- * under argv[1] subject to NX/XX, optionally replying the old value (GET)
- * and applying a deadline (-1: none). */
+ * under argv[1] subject to NX/XX or an IF* condition (whose argument is
+ * argv[match_index]), optionally replying the old value (GET) and applying a
+ * deadline (-1: none). */
 static void set_generic(client *c, int value_index, unsigned flags, int64_t deadline_ms,
-                        enum set_reply reply)
+                        enum set_reply reply, int match_index)
 {
     const char *key = c->argv[1];
     size_t key_len = c->argv_len[1];
     kv_entry *old = NULL;
 
     /* A plain SET needs no lookup of its own: the keyspace finds the old
-     * entry while storing. */
+     * entry while storing. A compare condition needs the old value, so like
+     * GET it refuses a key of another type rather than overwriting it. */
     if (flags & OPTION_GET) {
         old = lookup_for_read(c, 1);
         if (old && entry_type(old) != OBJECT_STRING) {
             reply_error(&c->reply, ERR_WRONGTYPE);
             return;
         }
-    } else if (flags & (OPTION_NX | OPTION_XX) || deadline_ms >= 0) {
+    } else if (flags & (OPTION_NX | OPTION_XX | OPTION_ANY_MATCH) || deadline_ms >= 0) {
         old = keyspace_lookup(c->db, key, key_len);
+        if ((flags & OPTION_ANY_MATCH) && old && entry_type(old) != OBJECT_STRING) {
+            reply_error(&c->reply, ERR_WRONGTYPE);
+            return;
+        }
     }
 
-    if (((flags & OPTION_NX) && old) || ((flags & OPTION_XX) && !old)) {
+    int blocked = ((flags & OPTION_NX) && old) || ((flags & OPTION_XX) && !old);
+    if (flags & OPTION_ANY_MATCH) {
+        int holds = match_condition(c, old, flags & OPTION_ANY_MATCH, match_index);
+        if (holds < 0)
+            return;
+        blocked = !holds;
+    }
+    if (blocked) {
         if (flags & OPTION_GET) {
             if (old)
                 reply_entry_string(c, old);
@@ -289,9 +405,9 @@ void command_get(client *c)
     reply_entry_string(c, entry);
 }
 
-/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. A deadline
- * already in the past is stored as given: the key expires on its next access,
- * as in Redis 7.0. */
+/* SET key value [NX|XX|IFEQ v|IFNE v|IFDEQ d|IFDNE d] [GET]
+ * [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. A deadline already in the past is
+ * stored as given: the key expires on its next access, as in Redis 7.0. */
 void command_set(client *c)
 {
     string_options options;
@@ -300,31 +416,31 @@ void command_set(client *c)
     int64_t deadline = -1;
     if ((options.flags & OPTION_ANY_EXPIRE) && !option_deadline(c, &options, "set", &deadline))
         return;
-    set_generic(c, 2, options.flags, deadline, SET_REPLY_OK);
+    set_generic(c, 2, options.flags, deadline, SET_REPLY_OK, options.match_index);
 }
 
 void command_setnx(client *c)
 {
-    set_generic(c, 2, OPTION_NX, -1, SET_REPLY_ONE_ZERO);
+    set_generic(c, 2, OPTION_NX, -1, SET_REPLY_ONE_ZERO, 0);
 }
 
 void command_setex(client *c)
 {
     int64_t deadline;
     if (parse_deadline(c, 2, 1, 1, "setex", &deadline))
-        set_generic(c, 3, 0, deadline, SET_REPLY_OK);
+        set_generic(c, 3, 0, deadline, SET_REPLY_OK, 0);
 }
 
 void command_psetex(client *c)
 {
     int64_t deadline;
     if (parse_deadline(c, 2, 0, 1, "psetex", &deadline))
-        set_generic(c, 3, 0, deadline, SET_REPLY_OK);
+        set_generic(c, 3, 0, deadline, SET_REPLY_OK, 0);
 }
 
 void command_getset(client *c)
 {
-    set_generic(c, 2, OPTION_GET, -1, SET_REPLY_OK);
+    set_generic(c, 2, OPTION_GET, -1, SET_REPLY_OK, 0);
 }
 
 /* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]. Redis 7.0 checks the key
@@ -427,6 +543,138 @@ void command_msetnx(client *c)
         }
     }
     mset_all(c);
+    reply_integer(&c->reply, 1);
+}
+
+/* ---------- compare-and-set: DIGEST, DELEX, DELIFEQ, MSETEX ---------- */
+
+void command_digest(client *c)
+{
+    kv_entry *entry = lookup_for_read(c, 1);
+    if (entry == NULL) {
+        reply_null(&c->reply);
+        return;
+    }
+    if (entry_type(entry) != OBJECT_STRING) {
+        reply_error(&c->reply, ERR_WRONGTYPE);
+        return;
+    }
+    char scratch[32], digest[DIGEST_HEX_LENGTH + 1];
+    size_t len;
+    const char *bytes = entry_string(entry, scratch, &len);
+    digest_format(bytes, len, digest);
+    reply_bulk(&c->reply, digest, DIGEST_HEX_LENGTH);
+}
+
+/* Deletes argv[1], which the caller has found, and announces it as DEL does. */
+static void delete_found_key(client *c)
+{
+    keyspace_delete(c->db, c->argv[1], c->argv_len[1]);
+    signal_key(c, 1, "del", EVENT_GENERIC);
+}
+
+/* DELEX key [IFEQ v|IFNE v|IFDEQ d|IFDNE d]. The checks come in Redis 8.4's
+ * order: argument count, then the key (missing: 0, whatever the condition
+ * says), then the type, then the condition's name and argument. Without a
+ * condition it deletes a key of any type, like DEL. */
+void command_delex(client *c)
+{
+    if (c->argc != 2 && c->argc != 4) {
+        reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command", "delex");
+        return;
+    }
+    kv_entry *entry = keyspace_lookup(c->db, c->argv[1], c->argv_len[1]);
+    if (entry == NULL) {
+        reply_integer(&c->reply, 0);
+        return;
+    }
+    if (c->argc == 2) {
+        delete_found_key(c);
+        reply_integer(&c->reply, 1);
+        return;
+    }
+    if (entry_type(entry) != OBJECT_STRING) {
+        reply_error(&c->reply, "ERR Key should be of string type if conditions are specified");
+        return;
+    }
+    unsigned condition = parse_match_option(c, 2);
+    if (condition == 0) {
+        reply_error(&c->reply, "ERR Invalid condition. Use IFEQ, IFNE, IFDEQ, or IFDNE");
+        return;
+    }
+    int holds = match_condition(c, entry, condition, 3);
+    if (holds < 0)
+        return;
+    if (holds)
+        delete_found_key(c);
+    reply_integer(&c->reply, holds);
+}
+
+/* DELIFEQ key value (Valkey 9): DELEX key IFEQ value, except that a key of
+ * another type is WRONGTYPE, as Valkey documents it. */
+void command_delifeq(client *c)
+{
+    kv_entry *entry = keyspace_lookup(c->db, c->argv[1], c->argv_len[1]);
+    if (entry == NULL) {
+        reply_integer(&c->reply, 0);
+        return;
+    }
+    if (entry_type(entry) != OBJECT_STRING) {
+        reply_error(&c->reply, ERR_WRONGTYPE);
+        return;
+    }
+    int holds = match_condition(c, entry, OPTION_IFEQ, 2);
+    if (holds)
+        delete_found_key(c);
+    reply_integer(&c->reply, holds);
+}
+
+/* MSETEX numkeys key value [key value ...] [NX|XX] [EX s|PX ms|EXAT s|PXAT ms|
+ * KEEPTTL]: all or nothing, like MSETNX. NX and XX judge every key before any
+ * is written; like MSET (and SET XX), a key of another type counts as existing
+ * and is overwritten. Without an expire option the keys lose any TTL. */
+void command_msetex(client *c)
+{
+    int64_t numkeys;
+    if (!number_parse_int64(c->argv[1], c->argv_len[1], &numkeys) || numkeys < 1 ||
+        numkeys > INT32_MAX) {
+        reply_error(&c->reply, "ERR invalid numkeys value");
+        return;
+    }
+    if (numkeys > (c->argc - 2) / 2) {
+        reply_error(&c->reply, "ERR wrong number of key-value pairs");
+        return;
+    }
+    int end = 2 + 2 * (int)numkeys;
+    string_options options;
+    if (!parse_string_options(c, end, OPTIONS_FOR_MSETEX, &options))
+        return;
+    unsigned flags = options.flags;
+    int64_t deadline = -1;
+    if ((flags & OPTION_ANY_EXPIRE) && !option_deadline(c, &options, "msetex", &deadline))
+        return;
+
+    if (flags & (OPTION_NX | OPTION_XX)) {
+        for (int i = 2; i < end; i += 2) {
+            int exists = keyspace_lookup(c->db, c->argv[i], c->argv_len[i]) != NULL;
+            if (exists != ((flags & OPTION_XX) != 0)) {
+                reply_integer(&c->reply, 0);
+                return;
+            }
+        }
+    }
+    /* With a new deadline coming, keeping the old TTL slot lets the keyspace
+     * overwrite in place; the deadline then replaces it. */
+    int keep_ttl = (flags & OPTION_KEEPTTL) || deadline >= 0;
+    for (int i = 2; i < end; i += 2) {
+        kv_entry *entry = keyspace_set_string(c->db, c->argv[i], c->argv_len[i], c->argv[i + 1],
+                                              c->argv_len[i + 1], keep_ttl);
+        if (deadline >= 0)
+            store_deadline(c, entry, deadline);
+        signal_key(c, i, "set", EVENT_STRING);
+        if (deadline >= 0)
+            signal_key(c, i, "expire", EVENT_GENERIC);
+    }
     reply_integer(&c->reply, 1);
 }
 
