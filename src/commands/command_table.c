@@ -365,6 +365,8 @@ static command commands[] = {
 /* clang-format off */
 static const command *const families[] = {
     commands,
+    bitmap_command_rows,
+    hll_command_rows,
     hash_command_rows,
     list_command_rows,
     pubsub_command_rows,

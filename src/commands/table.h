@@ -58,6 +58,8 @@ extern const command list_command_rows[];
 extern const command set_command_rows[];
 extern const command zset_command_rows[];
 extern const command pubsub_command_rows[];
+extern const command bitmap_command_rows[];
+extern const command hll_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
