@@ -51,6 +51,8 @@ typedef struct keyspace_stats {
     uint64_t hits;
     uint64_t misses;
     uint64_t dirty; /* changes since the last save (for save points / INFO) */
+    /* Keys removed by maxmemory eviction (evict.c counts them). */
+    uint64_t evicted_keys;
 } keyspace_stats;
 
 /* Called after every logical write to a key (event names as keyspace

@@ -11,6 +11,7 @@
 #include "rivet/blocking.h"
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
+#include "rivet/evict.h"
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
 #include "rivet/server.h"
@@ -237,6 +238,8 @@ void server_execute(client *c)
                      "QUIT / RESET are allowed in this context",
                      command_full_name(cmd, name, sizeof(name)));
             reject(c, cmd, text);
+        } else if (evict_before_command(c, cmd) != 0) {
+            reject(c, cmd, EVICT_OOM_ERROR);
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {
                 reject(c, cmd, "ERR Command not allowed inside a transaction");

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "rivet/blocking.h"
+#include "rivet/evict.h"
 #include "rivet/memory.h"
 #include "rivet/pubsub.h"
 #include "rivet/resp_parse.h"
@@ -517,6 +518,7 @@ static void on_expire_tick(uv_timer_t *timer)
 {
     server_update_time();
     blocking_expire(server.now_ms);
+    evict_cron();
     if (!server.active_expire_enabled) {
         uv_timer_start(timer, on_expire_tick, EXPIRE_PERIOD_MS, 0);
         return;

@@ -68,6 +68,7 @@ void server_reset_stats(void)
     server.stats.peak_memory = peak;
     keyspace_stats *ks = keyspace_get_stats(server.keyspace);
     ks->expired_keys = 0;
+    ks->evicted_keys = 0;
     ks->hits = 0;
     ks->misses = 0;
     errorstats_reset(server.errorstats);
@@ -264,71 +265,71 @@ static void section_persistence(buffer *out)
 static void section_stats(buffer *out)
 {
     keyspace_stats *ks = keyspace_get_stats(server.keyspace);
-    buffer_appendf(
-        out,
-        "# Stats\r\n"
-        "total_connections_received:%llu\r\n"
-        "total_commands_processed:%llu\r\n"
-        "instantaneous_ops_per_sec:%.0f\r\n"
-        "total_net_input_bytes:%llu\r\n"
-        "total_net_output_bytes:%llu\r\n"
-        "instantaneous_input_kbps:%.2f\r\n"
-        "instantaneous_output_kbps:%.2f\r\n"
-        "rejected_connections:%llu\r\n"
-        "sync_full:0\r\n"
-        "sync_partial_ok:0\r\n"
-        "sync_partial_err:0\r\n"
-        "expired_keys:%llu\r\n"
-        "expired_stale_perc:0.00\r\n"
-        "expired_time_cap_reached_count:0\r\n"
-        "expire_cycle_cpu_milliseconds:0\r\n"
-        "evicted_keys:0\r\n"
-        "evicted_clients:%llu\r\n"
-        "total_eviction_exceeded_time:0\r\n"
-        "current_eviction_exceeded_time:0\r\n"
-        "keyspace_hits:%llu\r\n"
-        "keyspace_misses:%llu\r\n"
-        "pubsub_channels:%zu\r\n"
-        "pubsub_patterns:%zu\r\n"
-        "pubsubshard_channels:%zu\r\n"
-        "latest_fork_usec:0\r\n"
-        "total_forks:0\r\n"
-        "migrate_cached_sockets:0\r\n"
-        "slave_expires_tracked_keys:0\r\n"
-        "active_defrag_hits:0\r\n"
-        "active_defrag_misses:0\r\n"
-        "active_defrag_key_hits:0\r\n"
-        "active_defrag_key_misses:0\r\n"
-        "total_active_defrag_time:0\r\n"
-        "current_active_defrag_time:0\r\n"
-        "tracking_total_keys:0\r\n"
-        "tracking_total_items:0\r\n"
-        "tracking_total_prefixes:0\r\n"
-        "unexpected_error_replies:0\r\n"
-        "total_error_replies:%llu\r\n"
-        "dump_payload_sanitizations:0\r\n"
-        "total_reads_processed:%llu\r\n"
-        "total_writes_processed:%llu\r\n"
-        "io_threaded_reads_processed:0\r\n"
-        "io_threaded_writes_processed:0\r\n"
-        "client_query_buffer_limit_disconnections:%llu\r\n"
-        "client_output_buffer_limit_disconnections:%llu\r\n"
-        "reply_buffer_shrinks:0\r\n"
-        "reply_buffer_expands:0\r\n",
-        (unsigned long long)server.stats.connections_received,
-        (unsigned long long)server.stats.commands_processed, metric_average(&ops_metric),
-        (unsigned long long)server.stats.net_input_bytes,
-        (unsigned long long)server.stats.net_output_bytes, metric_average(&input_metric) / 1024,
-        metric_average(&output_metric) / 1024,
-        (unsigned long long)server.stats.rejected_connections, (unsigned long long)ks->expired_keys,
-        (unsigned long long)server.stats.evicted_clients, (unsigned long long)ks->hits,
-        (unsigned long long)ks->misses, pubsub_name_count(PUBSUB_CHANNEL),
-        pubsub_name_count(PUBSUB_PATTERN), pubsub_name_count(PUBSUB_SHARD),
-        (unsigned long long)errorstats_total(server.errorstats),
-        (unsigned long long)server.stats.commands_processed,
-        (unsigned long long)server.stats.commands_processed,
-        (unsigned long long)server.stats.client_query_limit_disconnections,
-        (unsigned long long)server.stats.client_output_limit_disconnections);
+    buffer_appendf(out,
+                   "# Stats\r\n"
+                   "total_connections_received:%llu\r\n"
+                   "total_commands_processed:%llu\r\n"
+                   "instantaneous_ops_per_sec:%.0f\r\n"
+                   "total_net_input_bytes:%llu\r\n"
+                   "total_net_output_bytes:%llu\r\n"
+                   "instantaneous_input_kbps:%.2f\r\n"
+                   "instantaneous_output_kbps:%.2f\r\n"
+                   "rejected_connections:%llu\r\n"
+                   "sync_full:0\r\n"
+                   "sync_partial_ok:0\r\n"
+                   "sync_partial_err:0\r\n"
+                   "expired_keys:%llu\r\n"
+                   "expired_stale_perc:0.00\r\n"
+                   "expired_time_cap_reached_count:0\r\n"
+                   "expire_cycle_cpu_milliseconds:0\r\n"
+                   "evicted_keys:%llu\r\n"
+                   "evicted_clients:%llu\r\n"
+                   "total_eviction_exceeded_time:0\r\n"
+                   "current_eviction_exceeded_time:0\r\n"
+                   "keyspace_hits:%llu\r\n"
+                   "keyspace_misses:%llu\r\n"
+                   "pubsub_channels:%zu\r\n"
+                   "pubsub_patterns:%zu\r\n"
+                   "pubsubshard_channels:%zu\r\n"
+                   "latest_fork_usec:0\r\n"
+                   "total_forks:0\r\n"
+                   "migrate_cached_sockets:0\r\n"
+                   "slave_expires_tracked_keys:0\r\n"
+                   "active_defrag_hits:0\r\n"
+                   "active_defrag_misses:0\r\n"
+                   "active_defrag_key_hits:0\r\n"
+                   "active_defrag_key_misses:0\r\n"
+                   "total_active_defrag_time:0\r\n"
+                   "current_active_defrag_time:0\r\n"
+                   "tracking_total_keys:0\r\n"
+                   "tracking_total_items:0\r\n"
+                   "tracking_total_prefixes:0\r\n"
+                   "unexpected_error_replies:0\r\n"
+                   "total_error_replies:%llu\r\n"
+                   "dump_payload_sanitizations:0\r\n"
+                   "total_reads_processed:%llu\r\n"
+                   "total_writes_processed:%llu\r\n"
+                   "io_threaded_reads_processed:0\r\n"
+                   "io_threaded_writes_processed:0\r\n"
+                   "client_query_buffer_limit_disconnections:%llu\r\n"
+                   "client_output_buffer_limit_disconnections:%llu\r\n"
+                   "reply_buffer_shrinks:0\r\n"
+                   "reply_buffer_expands:0\r\n",
+                   (unsigned long long)server.stats.connections_received,
+                   (unsigned long long)server.stats.commands_processed, metric_average(&ops_metric),
+                   (unsigned long long)server.stats.net_input_bytes,
+                   (unsigned long long)server.stats.net_output_bytes,
+                   metric_average(&input_metric) / 1024, metric_average(&output_metric) / 1024,
+                   (unsigned long long)server.stats.rejected_connections,
+                   (unsigned long long)ks->expired_keys, (unsigned long long)ks->evicted_keys,
+                   (unsigned long long)server.stats.evicted_clients, (unsigned long long)ks->hits,
+                   (unsigned long long)ks->misses, pubsub_name_count(PUBSUB_CHANNEL),
+                   pubsub_name_count(PUBSUB_PATTERN), pubsub_name_count(PUBSUB_SHARD),
+                   (unsigned long long)errorstats_total(server.errorstats),
+                   (unsigned long long)server.stats.commands_processed,
+                   (unsigned long long)server.stats.commands_processed,
+                   (unsigned long long)server.stats.client_query_limit_disconnections,
+                   (unsigned long long)server.stats.client_output_limit_disconnections);
 }
 
 static void section_replication(buffer *out)
