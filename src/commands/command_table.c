@@ -170,8 +170,8 @@ static command commands[] = {
         KEY_RW | KEY_DELETE | KEY_VARIABLE_FLAGS, command_delex, "string", "8.4.0",
         "O(1) for IFEQ/IFNE, O(N) for IFDEQ/IFDNE where N is the length of the string value.",
         "Conditionally removes the specified key based on value or digest comparison."),
-    ROW("delifeq", 3, W | FAST, C_W | C_STR | C_FAST, 1, 1, 1, KEY_RW | KEY_DELETE,
-        command_delifeq, "string", "9.0.0", "O(1)", "Delete key if value matches string."),
+    ROW("delifeq", 3, W | FAST, C_W | C_STR | C_FAST, 1, 1, 1, KEY_RW | KEY_DELETE, command_delifeq,
+        "string", "9.0.0", "O(1)", "Delete key if value matches string."),
     ROW("digest", 2, R | FAST, C_R | C_STR | C_FAST, 1, 1, 1, KEY_READ, command_digest, "string",
         "8.4.0", "O(N) where N is the length of the string value.",
         "Returns the XXH3 hash of a string value."),
@@ -371,6 +371,7 @@ static const command *const families[] = {
     list_command_rows,
     pubsub_command_rows,
     set_command_rows,
+    stream_command_rows,
     zset_command_rows,
 };
 /* clang-format on */
@@ -384,6 +385,7 @@ void command_register_types(keyspace *ks)
     list_register_type(ks);
     set_register_type(ks);
     zset_register_type(ks);
+    stream_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */

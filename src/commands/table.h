@@ -51,7 +51,6 @@
 #define KEY_WRITE_INSERT (KEY_RW | KEY_INSERT)
 #define KEY_DEL          (KEY_RW | KEY_DELETE)
 
-
 extern const command string_command_rows[];
 extern const command hash_command_rows[];
 extern const command list_command_rows[];
@@ -60,11 +59,13 @@ extern const command zset_command_rows[];
 extern const command pubsub_command_rows[];
 extern const command bitmap_command_rows[];
 extern const command hll_command_rows[];
+extern const command stream_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
 void list_register_type(keyspace *ks);
 void set_register_type(keyspace *ks);
 void zset_register_type(keyspace *ks);
+void stream_register_type(keyspace *ks);
 
 #endif
