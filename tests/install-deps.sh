@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev libjemalloc-dev libcmocka-dev
-          libhiredis-dev libxxhash-dev redis-server redis-tools clang)
+          libhiredis-dev libxxhash-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+          redis-server redis-tools clang)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -756,8 +756,8 @@ static void command_blmpop(client *c)
 #define KEY_POP (KEY_RW | KEY_ACCESS | KEY_DELETE)
 
 const command list_command_rows[] = {
-    ROW("blmove", 6, W | DOOM | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, 2, 1,
-        KEY_POP, command_blmove, "list", "6.2.0", "O(1)",
+    ROW("blmove", 6, W | DOOM | NOSCRIPT | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, 2,
+        1, KEY_POP, command_blmove, "list", "6.2.0", "O(1)",
         "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
         "element is available otherwise. Deletes the list if the last element was moved."),
     {.name = "blmpop",
@@ -776,16 +776,16 @@ const command list_command_rows[] = {
                    "returned.",
      .summary = "Pops the first element from one of multiple lists. Blocks until an element is "
                 "available otherwise. Deletes the list if the last element was popped."},
-    ROW("blpop", -3, W | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1, KEY_POP,
-        command_blpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
+    ROW("blpop", -3, W | NOSCRIPT | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1,
+        KEY_POP, command_blpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
         "Removes and returns the first element in a list. Blocks until an element is available "
         "otherwise. Deletes the list if the last element was popped."),
-    ROW("brpop", -3, W | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1, KEY_POP,
-        command_brpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
+    ROW("brpop", -3, W | NOSCRIPT | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, -2, 1,
+        KEY_POP, command_brpop, "list", "2.0.0", "O(N) where N is the number of provided keys.",
         "Removes and returns the last element in a list. Blocks until an element is available "
         "otherwise. Deletes the list if the last element was popped."),
-    ROW("brpoplpush", 4, W | DOOM | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING, 1, 2, 1,
-        KEY_POP, command_brpoplpush, "list", "2.2.0", "O(1)",
+    ROW("brpoplpush", 4, W | DOOM | NOSCRIPT | CMD_BLOCKING, C_W | C_LIST | C_SLOW | ACL_BLOCKING,
+        1, 2, 1, KEY_POP, command_brpoplpush, "list", "2.2.0", "O(1)",
         "Pops an element from a list, pushes it to another list and returns it. Block until an "
         "element is available otherwise. Deletes the list if the last element was popped."),
     ROW("lindex", 3, R, C_R | C_LIST | C_SLOW, 1, 1, 1, KEY_READ, command_lindex, "list", "1.0.0",

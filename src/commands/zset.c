@@ -2391,14 +2391,14 @@ const command zset_command_rows[] = {
                 "Removes and returns a member by score from one or more sorted sets. Blocks until "
                 "a member is available otherwise. Deletes the sorted set if the last element was "
                 "popped."),
-    ROW("bzpopmax", -3, W | FAST | CMD_BLOCKING, C_W | C_ZSET | C_FAST | ACL_BLOCKING, 1, -2, 1,
-        KEY_RW | KEY_ACCESS | KEY_DELETE, command_bzpopmax, GROUP, "5.0.0",
+    ROW("bzpopmax", -3, W | FAST | NOSCRIPT | CMD_BLOCKING, C_W | C_ZSET | C_FAST | ACL_BLOCKING, 1,
+        -2, 1, KEY_RW | KEY_ACCESS | KEY_DELETE, command_bzpopmax, GROUP, "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the highest score from one or more sorted sets. "
         "Blocks until a member available otherwise. Deletes the sorted set if the last element "
         "was popped."),
-    ROW("bzpopmin", -3, W | FAST | CMD_BLOCKING, C_W | C_ZSET | C_FAST | ACL_BLOCKING, 1, -2, 1,
-        KEY_RW | KEY_ACCESS | KEY_DELETE, command_bzpopmin, GROUP, "5.0.0",
+    ROW("bzpopmin", -3, W | FAST | NOSCRIPT | CMD_BLOCKING, C_W | C_ZSET | C_FAST | ACL_BLOCKING, 1,
+        -2, 1, KEY_RW | KEY_ACCESS | KEY_DELETE, command_bzpopmin, GROUP, "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the lowest score from one or more sorted sets. "
         "Blocks until a member is available otherwise. Deletes the sorted set if the last element "

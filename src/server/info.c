@@ -14,6 +14,7 @@
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
+#include "rivet/script.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
 
@@ -205,9 +206,9 @@ static void section_memory(buffer *out)
                    "allocator_resident:%zu\r\n"
                    "total_system_memory:%zu\r\n"
                    "total_system_memory_human:%s\r\n"
-                   "used_memory_lua:0\r\n"
+                   "used_memory_lua:%zu\r\n"
                    "used_memory_scripts:0\r\n"
-                   "number_of_cached_scripts:0\r\n"
+                   "number_of_cached_scripts:%zu\r\n"
                    "maxmemory:%lld\r\n"
                    "maxmemory_human:%s\r\n"
                    "maxmemory_policy:%s\r\n"
@@ -225,7 +226,8 @@ static void section_memory(buffer *out)
                    used, used_h, rss, rss_h, peak, peak_h,
                    peak ? (double)used * 100.0 / (double)peak : 0.0, client_memory, dataset,
                    used ? (double)dataset * 100.0 / (double)used : 0.0, used, used, rss, system,
-                   system_h, (long long)server.config.maxmemory, max_h,
+                   system_h, script_memory_used(), script_cached_count(),
+                   (long long)server.config.maxmemory, max_h,
                    config_maxmemory_policy_names[server.config.maxmemory_policy], frag,
                    (long long)rss - (long long)used, client_memory, mem_allocator_name());
 }

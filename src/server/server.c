@@ -20,6 +20,7 @@
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/notify.h"
+#include "rivet/script.h"
 #include "rivet/slowlog.h"
 #include "rivet/watch.h"
 
@@ -193,6 +194,7 @@ static int start(int argc, char **argv)
     watch_init();
     command_register_types(server.keyspace);
     command_table_init();
+    script_init();
     server.slowlog = slowlog_create();
     server.errorstats = errorstats_create();
     signal(SIGPIPE, SIG_IGN);
@@ -230,6 +232,7 @@ int server_main(int argc, char **argv)
     }
     int code = start(argc, argv);
     net_release();
+    script_release();
     blocking_release();
     watch_release();
     slowlog_destroy(server.slowlog);

@@ -38,10 +38,12 @@ static void fuzz_init(void)
 }
 
 /* Commands that would block, sleep, touch the file system or stop the
- * process are left out; everything else runs. */
+ * process are left out, and so are scripts (a fuzzed script can loop
+ * forever, and the Lua engine is not fuzzed here); everything else runs. */
 static int skipped(const client *c)
 {
-    static const char *const names[] = {"debug", "shutdown", "config", NULL};
+    static const char *const names[] = {"debug",   "shutdown",   "config", "eval", "evalsha",
+                                        "eval_ro", "evalsha_ro", "script", NULL};
     for (int i = 0; names[i]; i++)
         if (c->argv_len[0] == strlen(names[i]) &&
             strncasecmp(c->argv[0], names[i], c->argv_len[0]) == 0)

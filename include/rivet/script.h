@@ -1,0 +1,39 @@
+/* script: the Lua 5.1 interpreter behind EVAL, EVALSHA and SCRIPT. One Lua
+ * state serves the whole server; scripts are cached under the SHA-1 of their
+ * body; redis.call runs commands through the same dispatch path clients use,
+ * on a private client, and nothing else runs while a script does. */
+#ifndef RIVET_SCRIPT_H
+#define RIVET_SCRIPT_H
+
+#include <stddef.h>
+
+#include "rivet/client.h"
+#include "rivet/command.h"
+
+/* Runs one resolved command with its bookkeeping (dispatch_call). */
+typedef void (*script_call_fn)(client *c, const command *cmd);
+
+void script_init(void);
+void script_release(void);
+
+/* Compiles body and caches it under its SHA-1, written to sha (40 hex digits
+ * and a NUL). Returns 0, or -1 with the error reply text (no leading '-') in
+ * *error, which the caller frees with mem_free. A cached body is not
+ * compiled again. */
+int script_load(const char *body, size_t len, char sha[41], char **error);
+/* Whether a script with this SHA-1 (either case) is cached. */
+int script_exists(const char *sha, size_t len);
+/* Drops every cached script and starts a fresh Lua state. */
+void script_flush(void);
+size_t script_cached_count(void);
+/* Bytes the Lua state holds (INFO used_memory_lua). */
+size_t script_memory_used(void);
+
+/* Runs the cached script sha for c: KEYS are c->argv[first_key ..
+ * first_key + numkeys), ARGV the arguments after them. The script's reply or
+ * error goes to c's reply. With read_only set (EVAL_RO), write commands are
+ * refused. Returns -1 without replying when sha is not cached. */
+int script_run(client *c, const char *sha, size_t sha_len, int first_key, int numkeys,
+               int read_only, script_call_fn call);
+
+#endif
