@@ -40,10 +40,17 @@ typedef struct database database;
 typedef struct keyspace keyspace;
 
 /* What a key's type needs from the keyspace: how to free and copy its value.
- * Strings are built in; other types register at start-up. */
+ * Strings are built in; other types register at start-up. Native primitive
+ * types also serialize themselves (snapshots, DUMP, AOF rewrite):
+ * save_value appends a self-describing, versioned byte string to out and
+ * load_value rebuilds the value from one (NULL if the bytes are malformed).
+ * Standard Redis types leave both NULL; persistence writes them in Redis's
+ * own formats. */
 typedef struct object_methods {
     void (*free_value)(void *ptr, object_encoding encoding);
     void *(*copy_value)(const void *ptr, object_encoding encoding);
+    void (*save_value)(const void *ptr, object_encoding encoding, buffer *out);
+    void *(*load_value)(const char *bytes, size_t len, object_encoding *encoding);
 } object_methods;
 
 typedef struct keyspace_stats {
@@ -64,6 +71,8 @@ typedef void (*keyspace_modified_fn)(void *ctx, database *db, const char *key, s
 keyspace *keyspace_create(int database_count, int64_t now_ms);
 void keyspace_destroy(keyspace *ks);
 void keyspace_register_type(keyspace *ks, object_type type, const object_methods *methods);
+/* The methods registered for a type (all NULL for strings). */
+const object_methods *keyspace_type_methods(const keyspace *ks, object_type type);
 void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
 /* The time lookups judge expiry by; the server sets it once per command so a
  * command (or a script) sees one consistent clock. */

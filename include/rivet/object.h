@@ -10,6 +10,11 @@ typedef enum object_type {
     OBJECT_ZSET,
     OBJECT_HASH,
     OBJECT_STREAM,
+    /* Rivet's native state primitives (docs/primitives.md). */
+    OBJECT_RATELIMIT,   /* RL.HIT / CL.THROTTLE state */
+    OBJECT_LOCK,        /* LOCK.* owner, fencing token, waiters */
+    OBJECT_IDEMPOTENCY, /* IDEM.* record */
+    OBJECT_WINDOW,      /* COUNTER.WINDOW rolling buckets */
     OBJECT_TYPE_COUNT
 } object_type;
 
@@ -23,6 +28,7 @@ typedef enum object_encoding {
     ENCODING_HASHTABLE,
     ENCODING_SKIPLIST,
     ENCODING_STREAM,
+    ENCODING_NATIVE, /* a native primitive's own structure */
     ENCODING_COUNT
 } object_encoding;
 

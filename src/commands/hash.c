@@ -837,7 +837,8 @@ static void *hash_copy_value(const void *ptr, object_encoding encoding)
 
 void hash_register_type(keyspace *ks)
 {
-    static const object_methods methods = {hash_free_value, hash_copy_value};
+    static const object_methods methods = {.free_value = hash_free_value,
+                                           .copy_value = hash_copy_value};
     keyspace_register_type(ks, OBJECT_HASH, &methods);
 }
 

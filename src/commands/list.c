@@ -884,6 +884,7 @@ static void *list_copy_value(const void *ptr, object_encoding encoding)
 
 void list_register_type(keyspace *ks)
 {
-    static const object_methods methods = {list_free_value, list_copy_value};
+    static const object_methods methods = {.free_value = list_free_value,
+                                           .copy_value = list_copy_value};
     keyspace_register_type(ks, OBJECT_LIST, &methods);
 }

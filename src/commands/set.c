@@ -358,7 +358,7 @@ static void *copy_set(const void *ptr, object_encoding encoding)
 
 void set_register_type(keyspace *ks)
 {
-    static const object_methods methods = {free_set, copy_set};
+    static const object_methods methods = {.free_value = free_set, .copy_value = copy_set};
     keyspace_register_type(ks, OBJECT_SET, &methods);
 }
 

@@ -1797,6 +1797,7 @@ static void *stream_copy_value(const void *ptr, object_encoding encoding)
 
 void stream_register_type(keyspace *ks)
 {
-    static const object_methods methods = {stream_free_value, stream_copy_value};
+    static const object_methods methods = {.free_value = stream_free_value,
+                                           .copy_value = stream_copy_value};
     keyspace_register_type(ks, OBJECT_STREAM, &methods);
 }

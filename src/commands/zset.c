@@ -2512,6 +2512,7 @@ const command zset_command_rows[] = {
 
 void zset_register_type(keyspace *ks)
 {
-    static const object_methods methods = {zset_free_value, zset_copy_value};
+    static const object_methods methods = {.free_value = zset_free_value,
+                                           .copy_value = zset_copy_value};
     keyspace_register_type(ks, OBJECT_ZSET, &methods);
 }

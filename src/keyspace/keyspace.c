@@ -239,6 +239,11 @@ void keyspace_register_type(keyspace *ks, object_type type, const object_methods
     ks->methods[type] = *methods;
 }
 
+const object_methods *keyspace_type_methods(const keyspace *ks, object_type type)
+{
+    return &ks->methods[type];
+}
+
 void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx)
 {
     ks->modified_hook = hook;

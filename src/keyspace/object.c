@@ -4,11 +4,12 @@
 #include <strings.h>
 
 static const char *const type_names[OBJECT_TYPE_COUNT] = {
-    "string", "list", "set", "zset", "hash", "stream",
+    "string", "list", "set", "zset", "hash", "stream", "ratelimit", "lock", "idempotency", "window",
 };
 
 static const char *const encoding_names[ENCODING_COUNT] = {
-    "int", "embstr", "raw", "listpack", "quicklist", "intset", "hashtable", "skiplist", "stream",
+    "int",    "embstr",    "raw",      "listpack", "quicklist",
+    "intset", "hashtable", "skiplist", "stream",   "native",
 };
 
 const char *object_type_name(object_type type)

@@ -43,7 +43,7 @@ static int setup(void **state)
     (void)state;
     server.keyspace = keyspace_create(16, NOW_MS);
     keyspace_set_time(server.keyspace, NOW_MS);
-    static const object_methods list_methods = {free_fake_list, NULL};
+    static const object_methods list_methods = {.free_value = free_fake_list};
     keyspace_register_type(server.keyspace, OBJECT_LIST, &list_methods);
     keyspace_set_modified_hook(server.keyspace, record_event, NULL);
     server.config.proto_max_bulk_len = 512 * 1024 * 1024;
