@@ -35,6 +35,27 @@ typedef struct server_stats {
     uint64_t peak_memory;
 } server_stats;
 
+/* Counters of the native primitives, shown by INFO primitives. Each
+ * primitive's commands bump their own fields; lock_waiting is a gauge. */
+typedef struct primitive_stats {
+    uint64_t ratelimit_allowed;
+    uint64_t ratelimit_denied;
+    uint64_t lock_acquired;
+    uint64_t lock_contended; /* acquire attempts that found another owner */
+    uint64_t lock_expired;   /* locks whose TTL ran out while held */
+    uint64_t lock_waiting;   /* clients blocked in LOCK.ACQUIRE ... WAIT now */
+    uint64_t idempotency_acquired;
+    uint64_t idempotency_in_progress; /* IDEM.BEGIN answered "in_progress" */
+    uint64_t idempotency_done_hits;   /* IDEM.BEGIN answered "done" */
+    uint64_t idempotency_mismatches;
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+    uint64_t cache_stale;
+    uint64_t cache_leases_granted;
+    uint64_t cache_leases_voided;
+    uint64_t counter_bound_rejections;
+} primitive_stats;
+
 typedef struct server_state {
     config config;
     char *config_file; /* absolute path, NULL when started without one */
@@ -43,6 +64,7 @@ typedef struct server_state {
     struct net_state *net;
     struct slowlog *slowlog;
     server_stats stats;
+    primitive_stats primitives;
     struct errorstats *errorstats;
     int64_t start_ms;
     int64_t now_ms; /* updated once per loop iteration and per command */

@@ -421,6 +421,39 @@ static void section_errorstats(buffer *out)
     errorstats_render(server.errorstats, out);
 }
 
+static void section_primitives(buffer *out)
+{
+    const primitive_stats *p = &server.primitives;
+    buffer_appendf(
+        out,
+        "# Primitives\r\n"
+        "ratelimit_allowed:%llu\r\n"
+        "ratelimit_denied:%llu\r\n"
+        "lock_acquired:%llu\r\n"
+        "lock_contended:%llu\r\n"
+        "lock_expired:%llu\r\n"
+        "lock_waiting:%llu\r\n"
+        "idempotency_acquired:%llu\r\n"
+        "idempotency_in_progress:%llu\r\n"
+        "idempotency_done_hits:%llu\r\n"
+        "idempotency_mismatches:%llu\r\n"
+        "cache_hits:%llu\r\n"
+        "cache_misses:%llu\r\n"
+        "cache_stale:%llu\r\n"
+        "cache_leases_granted:%llu\r\n"
+        "cache_leases_voided:%llu\r\n"
+        "counter_bound_rejections:%llu\r\n",
+        (unsigned long long)p->ratelimit_allowed, (unsigned long long)p->ratelimit_denied,
+        (unsigned long long)p->lock_acquired, (unsigned long long)p->lock_contended,
+        (unsigned long long)p->lock_expired, (unsigned long long)p->lock_waiting,
+        (unsigned long long)p->idempotency_acquired, (unsigned long long)p->idempotency_in_progress,
+        (unsigned long long)p->idempotency_done_hits, (unsigned long long)p->idempotency_mismatches,
+        (unsigned long long)p->cache_hits, (unsigned long long)p->cache_misses,
+        (unsigned long long)p->cache_stale, (unsigned long long)p->cache_leases_granted,
+        (unsigned long long)p->cache_leases_voided,
+        (unsigned long long)p->counter_bound_rejections);
+}
+
 typedef struct info_section {
     const char *name;
     void (*render)(buffer *out);
@@ -449,6 +482,7 @@ static const info_section sections[] = {
     {"commandstats", section_commandstats, 0},
     {"errorstats", section_errorstats, 1},
     {"cluster", section_cluster, 1},
+    {"primitives", section_primitives, 1},
     {"keyspace", section_keyspace, 1},
 };
 
