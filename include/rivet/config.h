@@ -58,6 +58,8 @@ typedef struct config {
     int64_t maxmemory;
     int maxmemory_policy; /* index into config_maxmemory_policy_names */
     int64_t maxmemory_samples;
+    int64_t lfu_log_factor;
+    int64_t lfu_decay_time;    /* minutes */
     int64_t maxmemory_clients; /* bytes; a negative -N means N% of maxmemory */
     int lazyfree_lazy_eviction, lazyfree_lazy_expire, lazyfree_lazy_server_del,
         lazyfree_lazy_user_del, lazyfree_lazy_user_flush;

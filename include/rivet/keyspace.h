@@ -163,5 +163,11 @@ size_t entry_allocation_size(const kv_entry *entry);
 
 /* The access clock (seconds, wrapping) used for OBJECT IDLETIME. */
 uint32_t keyspace_access_clock_now(const keyspace *ks);
+/* Switches what entries record on access: the LRU clock (enabled = 0), or
+ * a logarithmic LFU counter with Redis's lfu-log-factor / lfu-decay-time
+ * meaning. Entries written under the other mode adjust as they are used. */
+void keyspace_set_lfu(keyspace *ks, int enabled, int log_factor, int decay_minutes);
+/* An entry's LFU counter (0..255) after decay, without touching it. */
+uint32_t entry_lfu_counter(const keyspace *ks, const kv_entry *entry);
 
 #endif

@@ -98,6 +98,8 @@ void server_info(buffer *out, int argc, const char **argv, const size_t *argv_le
 void server_request_shutdown(int exit_code);
 /* Applies a CONFIG SET change that needs more than a field update. */
 void server_config_changed(const char *name);
+/* Tells the keyspace whether to keep LRU clocks or LFU counters (policy). */
+void server_apply_access_mode(void);
 /* The keyspace's modified hook (see keyspace_set_modified_hook). */
 void server_key_modified(void *ctx, database *db, const char *key, size_t key_len,
                          const char *event, int type_class);

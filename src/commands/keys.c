@@ -496,10 +496,6 @@ void command_object_idletime(client *c)
     reply_integer(&c->reply, idle);
 }
 
-/* Access frequency is not tracked yet; under an LFU policy every key reports
- * the counter a new key starts with in Redis (5). */
-#define LFU_INITIAL_COUNTER 5
-
 void command_object_freq(client *c)
 {
     kv_entry *e = object_lookup(c);
@@ -512,7 +508,7 @@ void command_object_freq(client *c)
                     "data will take some time to adjust.");
         return;
     }
-    reply_integer(&c->reply, LFU_INITIAL_COUNTER);
+    reply_integer(&c->reply, entry_lfu_counter(server.keyspace, e));
 }
 
 void command_object_help(client *c)

@@ -70,14 +70,21 @@ static int policy_is_random(int policy)
     return policy == EVICT_ALLKEYS_RANDOM || policy == EVICT_VOLATILE_RANDOM;
 }
 
-/* LFU policies are served as LRU until entries carry a frequency counter
- * (see docs/memory.md). */
+static int policy_is_lfu(int policy)
+{
+    return policy == EVICT_ALLKEYS_LFU || policy == EVICT_VOLATILE_LFU;
+}
+
+/* Higher scores go first: the soonest deadline, the least frequently used
+ * (decayed LFU counter), or the longest idle. */
 static uint64_t entry_score(keyspace *ks, const kv_entry *e, int policy)
 {
     if (policy == EVICT_VOLATILE_TTL) {
         int64_t deadline = entry_expire(e);
         return UINT64_MAX - (uint64_t)(deadline < 0 ? 0 : deadline);
     }
+    if (policy_is_lfu(policy))
+        return 255 - entry_lfu_counter(ks, e);
     /* The clock wraps; unsigned subtraction still gives the idle seconds. */
     return (uint32_t)(keyspace_access_clock_now(ks) - entry_access_clock(e));
 }

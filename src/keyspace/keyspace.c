@@ -58,6 +58,11 @@ struct keyspace {
     object_methods methods[OBJECT_TYPE_COUNT];
     keyspace_modified_fn modified_hook;
     void *modified_ctx;
+    /* How `access` is kept (keyspace_set_lfu): 0 = LRU clock, else LFU. */
+    int lfu;
+    int lfu_log_factor;
+    int lfu_decay_minutes;
+    uint64_t lfu_random;
 };
 
 /* ---------- entry layout ---------- */
@@ -297,6 +302,76 @@ uint32_t keyspace_access_clock_now(const keyspace *ks)
     return (uint32_t)(ks->now_ms / 1000);
 }
 
+/* ---------- access tracking: LRU clock or LFU counter ----------
+ *
+ * Under LRU policies `access` is the clock in seconds at the last access.
+ * Under LFU it packs the minute of the last decay (high 24 bits, wrapping)
+ * and a logarithmic access counter (low 8 bits), Morris-style: a hit raises
+ * the counter with probability 1 / ((counter - initial) * log_factor + 1),
+ * so 255 stands for about a million hits at the default factor; every
+ * lfu-decay-time minutes without access halves nothing but takes one off.
+ * New keys start at LFU_INITIAL so they are not evicted before they had a
+ * chance to be read. */
+#define LFU_INITIAL 5
+
+void keyspace_set_lfu(keyspace *ks, int enabled, int log_factor, int decay_minutes)
+{
+    ks->lfu = enabled;
+    ks->lfu_log_factor = log_factor;
+    ks->lfu_decay_minutes = decay_minutes;
+    if (ks->lfu_random == 0)
+        ks->lfu_random = 0x2545F4914F6CDD1Dull;
+}
+
+static uint32_t lfu_minutes(const keyspace *ks)
+{
+    return (uint32_t)(ks->now_ms / 60000) & 0xFFFFFF;
+}
+
+/* The counter after decay for the minutes since `access` was stamped. */
+static uint32_t lfu_decayed(const keyspace *ks, uint32_t access)
+{
+    uint32_t counter = access & 0xFF;
+    if (ks->lfu_decay_minutes <= 0)
+        return counter;
+    uint32_t elapsed = (lfu_minutes(ks) - (access >> 8)) & 0xFFFFFF;
+    uint32_t periods = elapsed / (uint32_t)ks->lfu_decay_minutes;
+    return periods >= counter ? 0 : counter - periods;
+}
+
+static uint32_t lfu_increment(keyspace *ks, uint32_t counter)
+{
+    if (counter == 255)
+        return counter;
+    uint64_t x = ks->lfu_random;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    ks->lfu_random = x;
+    double r = (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    double base = counter > LFU_INITIAL ? (double)(counter - LFU_INITIAL) : 0.0;
+    return r < 1.0 / (base * ks->lfu_log_factor + 1.0) ? counter + 1 : counter;
+}
+
+static uint32_t access_initial(const keyspace *ks)
+{
+    if (!ks->lfu)
+        return keyspace_access_clock_now(ks);
+    return (lfu_minutes(ks) << 8) | LFU_INITIAL;
+}
+
+static uint32_t access_touch(keyspace *ks, uint32_t access)
+{
+    if (!ks->lfu)
+        return keyspace_access_clock_now(ks);
+    return (lfu_minutes(ks) << 8) | lfu_increment(ks, lfu_decayed(ks, access));
+}
+
+uint32_t entry_lfu_counter(const keyspace *ks, const kv_entry *entry)
+{
+    return lfu_decayed(ks, entry->access);
+}
+
 /* ---------- lookup ---------- */
 
 static hashtable *shard_for(database *db, uint64_t hash, bool create)
@@ -366,7 +441,7 @@ kv_entry *keyspace_lookup(database *db, const char *key, size_t key_len)
 {
     kv_entry *e = lookup_live(db, key, key_len);
     if (e)
-        e->access = keyspace_access_clock_now(db->ks); /* writes count as access */
+        e->access = access_touch(db->ks, e->access); /* writes count as access */
     return e;
 }
 
@@ -379,7 +454,7 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
     }
     db->ks->stats.hits++;
     if (!no_touch)
-        e->access = keyspace_access_clock_now(db->ks);
+        e->access = access_touch(db->ks, e->access);
     return e;
 }
 
@@ -413,7 +488,8 @@ static void schedule_expiry(database *db, kv_entry *e, int64_t deadline_ms)
  * any) and carrying old's TTL over when keep_ttl. */
 static kv_entry *install(database *db, uint64_t hash, kv_entry *old, kv_entry *n)
 {
-    n->access = keyspace_access_clock_now(db->ks);
+    /* A key overwritten keeps its access history, as in Redis. */
+    n->access = old ? access_touch(db->ks, old->access) : access_initial(db->ks);
     if (old == NULL) {
         hashtable_insert(shard_for(db, hash, true), hash, &n->link);
         if (n->flags & ENTRY_TTL)
@@ -463,7 +539,7 @@ kv_entry *keyspace_set_string(database *db, const char *key, size_t key_len, con
             memcpy(embedded_bytes(old), value, value_len);
         } else
             old->value.pointer = raw_string_create(value, value_len);
-        old->access = keyspace_access_clock_now(db->ks);
+        old->access = access_touch(db->ks, old->access);
         return old;
     }
 

@@ -11,6 +11,7 @@
 
 #include "rivet/blocking.h"
 #include "rivet/errorstats.h"
+#include "rivet/evict.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
@@ -85,6 +86,16 @@ void server_config_changed(const char *name)
 {
     if (strcasecmp(name, "slowlog-max-len") == 0)
         slowlog_trim(server.slowlog, (size_t)server.config.slowlog_max_len);
+    if (strcasecmp(name, "maxmemory-policy") == 0 || strcasecmp(name, "lfu-log-factor") == 0 ||
+        strcasecmp(name, "lfu-decay-time") == 0)
+        server_apply_access_mode();
+}
+
+void server_apply_access_mode(void)
+{
+    int policy = (int)server.config.maxmemory_policy;
+    keyspace_set_lfu(server.keyspace, policy == EVICT_ALLKEYS_LFU || policy == EVICT_VOLATILE_LFU,
+                     (int)server.config.lfu_log_factor, (int)server.config.lfu_decay_time);
 }
 
 static void human_bytes(char *buf, size_t size, double bytes)

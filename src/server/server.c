@@ -190,6 +190,7 @@ static int start(int argc, char **argv)
 
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
+    server_apply_access_mode();
     blocking_init();
     watch_init();
     command_register_types(server.keyspace);

@@ -239,6 +239,36 @@ static void test_allkeys_lru_keeps_recently_read_keys(void **state)
     redisFree(c);
 }
 
+/* LFU: keys read often outlive keys read once, whatever their age. With
+ * the default log factor, 30 reads lift a counter from 5 to about 7; new
+ * and untouched keys stay at 5 and go first. */
+static void test_allkeys_lfu_keeps_frequently_read_keys(void **state)
+{
+    long long baseline;
+    redisContext *c = fresh_client(state, "allkeys-lfu", &baseline);
+    const int cold = 1500, hot = 100, filler = 1200;
+    set_many(c, "hot", 0, hot, NULL);
+    set_many(c, "cold", 0, cold, NULL);
+    for (int round = 0; round < 30; round++)
+        for (int i = 0; i < hot; i++)
+            expect_bulk(c, value, "GET hot:%d", i);
+    redisReply *freq = harness_command(c, "OBJECT FREQ hot:0");
+    assert_int_equal(freq->type, REDIS_REPLY_INTEGER);
+    assert_true(freq->integer > 5);
+    freeReplyObject(freq);
+    expect_integer(c, 5, "OBJECT FREQ cold:0");
+    set_limit(c, baseline + 2 * MB);
+    for (int start = 0; start < filler; start += 100)
+        set_many(c, "filler", start, 100, NULL);
+    int hot_left = count_existing(c, "hot", 0, hot);
+    int cold_left = count_existing(c, "cold", 0, cold);
+    print_message("allkeys-lfu: hot %d/%d, cold %d/%d kept\n", hot_left, hot, cold_left, cold);
+    assert_true(cold_left < cold - 500);
+    assert_true(hot_left >= hot * 95 / 100);
+    expect_status(c, "OK", "CONFIG SET maxmemory 0");
+    redisFree(c);
+}
+
 /* ---------- volatile ---------- */
 
 static void volatile_policy_spares_persistent_keys(void **state, const char *policy)
@@ -449,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_allkeys_random_keeps_memory_under_the_limit),
         cmocka_unit_test(test_allkeys_lru_keeps_memory_under_the_limit),
         cmocka_unit_test(test_allkeys_lru_keeps_recently_read_keys),
+        cmocka_unit_test(test_allkeys_lfu_keeps_frequently_read_keys),
         cmocka_unit_test(test_volatile_lru_spares_persistent_keys),
         cmocka_unit_test(test_volatile_random_spares_persistent_keys),
         cmocka_unit_test(test_volatile_ttl_spares_persistent_keys),
