@@ -51,6 +51,10 @@ typedef struct object_methods {
     void *(*copy_value)(const void *ptr, object_encoding encoding);
     void (*save_value)(const void *ptr, object_encoding encoding, buffer *out);
     void *(*load_value)(const char *bytes, size_t len, object_encoding *encoding);
+    /* Optional: roughly how many allocations freeing the value takes (its
+     * element count for node-based encodings, 1 for a compact blob). Lazy
+     * freeing hands values above a threshold to a worker thread. NULL = 1. */
+    size_t (*free_effort)(const void *ptr, object_encoding encoding);
 } object_methods;
 
 typedef struct keyspace_stats {
@@ -71,6 +75,20 @@ typedef void (*keyspace_modified_fn)(void *ctx, database *db, const char *key, s
 keyspace *keyspace_create(int database_count, int64_t now_ms);
 void keyspace_destroy(keyspace *ks);
 void keyspace_register_type(keyspace *ks, object_type type, const object_methods *methods);
+/* Lazy freeing. With a hook set, deletes marked lazy pass the value to it
+ * instead of freeing it (the hook may free it on another thread with
+ * keyspace_value_free). Flags pick which of the keyspace's own deletes are
+ * lazy: expiry, and the old value of a key overwritten by a new one. */
+typedef void (*keyspace_lazy_free_fn)(void *ctx, object_type type, object_encoding encoding,
+                                      void *value);
+enum { KEYSPACE_LAZY_EXPIRE = 1, KEYSPACE_LAZY_OVERWRITE = 2 };
+void keyspace_set_lazy_free(keyspace *ks, keyspace_lazy_free_fn fn, void *ctx, int flags);
+/* Frees a value through its type's methods; safe on a worker thread. */
+void keyspace_value_free(const keyspace *ks, object_type type, object_encoding encoding,
+                         void *value);
+size_t keyspace_value_free_effort(const keyspace *ks, object_type type, object_encoding encoding,
+                                  const void *value);
+
 /* The methods registered for a type (all NULL for strings). */
 const object_methods *keyspace_type_methods(const keyspace *ks, object_type type);
 void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
@@ -109,6 +127,8 @@ void keyspace_update_integer(kv_entry *entry, int64_t value);
 buffer *keyspace_string_for_update(database *db, kv_entry **entry);
 /* Deletes a key (1) or reports it absent (0). Does not signal. */
 int keyspace_delete(database *db, const char *key, size_t key_len);
+/* The same, passing the value to the lazy-free hook (UNLINK). */
+int keyspace_delete_lazy(database *db, const char *key, size_t key_len);
 /* Moves key to dst under new_key (RENAME, MOVE); dst must not hold new_key.
  * Keeps value and TTL. Returns the entry at its new address. */
 kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database *dst,
@@ -128,6 +148,13 @@ void keyspace_signal_modified(database *db, const char *key, size_t key_len, con
 size_t keyspace_size(const database *db);
 size_t keyspace_expires_count(const database *db);
 void keyspace_flush(database *db);
+/* Empties db at once (signalling as keyspace_flush) and returns its former
+ * contents, to be freed later by keyspace_detached_free on any thread
+ * (FLUSHALL ASYNC). The keyspace must outlive the detached set. */
+typedef struct keyspace_detached keyspace_detached;
+keyspace_detached *keyspace_flush_detach(database *db);
+size_t keyspace_detached_keys(const keyspace_detached *detached);
+void keyspace_detached_free(keyspace_detached *detached);
 /* SCAN over all shards; cursor semantics as hashtable_scan. */
 typedef void (*keyspace_visit_fn)(void *ctx, kv_entry *entry);
 uint64_t keyspace_scan(database *db, uint64_t cursor, keyspace_visit_fn visit, void *ctx);

@@ -6,6 +6,7 @@
 #define RIVET_MEMORY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *mem_alloc(size_t size);
 void *mem_calloc(size_t size);
@@ -13,6 +14,14 @@ void *mem_realloc(void *ptr, size_t size);
 void mem_free(void *ptr);
 char *mem_strdup(const char *s);
 void *mem_dup(const void *data, size_t len);
+
+/* A worker thread (lazy freeing) brackets its work with these: in between,
+ * its allocations and frees are tallied for that thread only, and end
+ * returns the net change in bytes (negative when it freed). The loop thread
+ * then applies it with mem_account, so used_memory has one writer. */
+void mem_background_begin(void);
+int64_t mem_background_end(void);
+void mem_account(int64_t delta);
 
 /* Bytes currently allocated through this module (usable sizes). */
 size_t mem_used(void);

@@ -18,8 +18,12 @@ int net_start(char **err);
 void net_run(void);
 /* Stops the loop soon (from a handler or a signal). */
 void net_stop(void);
-/* Frees what net_start made (after net_run returned). */
+/* Frees what net_start made (after net_run returned); work still queued on
+ * the loop's thread pool (lazy frees) finishes first. */
 void net_release(void);
+/* The libuv loop, for modules that queue work on its thread pool; NULL
+ * before net_start (unit tests, the fuzzer). */
+struct uv_loop_s *net_loop(void);
 
 /* Closes a client after the current command (never under the caller's feet). */
 void net_close_client(client *c);

@@ -374,7 +374,7 @@ static void command_bitop(client *c)
     const char *dest = c->argv[2];
     size_t dest_len = c->argv_len[2];
     if (result == NULL) {
-        if (keyspace_delete(c->db, dest, dest_len))
+        if (delete_replaced_key(c->db, dest, dest_len))
             keyspace_signal_modified(c->db, dest, dest_len, "del", EVENT_GENERIC);
     } else {
         keyspace_set_object(c->db, dest, dest_len, OBJECT_STRING, ENCODING_RAW, result, 0);

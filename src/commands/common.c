@@ -19,6 +19,12 @@ int argument_int64(client *c, int i, int64_t *out)
     return argument_int64_or(c, i, out, ERR_NOT_INTEGER);
 }
 
+int delete_replaced_key(database *db, const char *key, size_t len)
+{
+    return server.config.lazyfree_lazy_server_del ? keyspace_delete_lazy(db, key, len)
+                                                  : keyspace_delete(db, key, len);
+}
+
 int argument_is(const client *c, int i, const char *literal)
 {
     size_t n = strlen(literal);

@@ -147,6 +147,10 @@ int argument_int64(client *c, int i, int64_t *out);
 int argument_int64_or(client *c, int i, int64_t *out, const char *error);
 /* Case-insensitive compare of argv[i] with a literal. */
 int argument_is(const client *c, int i, const char *literal);
+/* Deletes a key the server itself removes to make room (RENAME/COPY's
+ * destination, a STORE command's destination when the result is empty):
+ * lazily when lazyfree-lazy-server-del is set. Returns whether it existed. */
+int delete_replaced_key(database *db, const char *key, size_t len);
 /* Replies with a help array: "<NAME> <subcommand> [...]" lines. */
 void reply_help(client *c, const char *const *lines);
 /* Lookup for reading a key expected to be of `type`: on a type mismatch

@@ -828,6 +828,11 @@ static void hash_free_value(void *ptr, object_encoding encoding)
         field_table_free(ptr);
 }
 
+static size_t hash_free_effort(const void *ptr, object_encoding encoding)
+{
+    return encoding == ENCODING_LISTPACK ? 1 : field_table_size(ptr);
+}
+
 static void *hash_copy_value(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
@@ -838,7 +843,8 @@ static void *hash_copy_value(const void *ptr, object_encoding encoding)
 void hash_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = hash_free_value,
-                                           .copy_value = hash_copy_value};
+                                           .copy_value = hash_copy_value,
+                                           .free_effort = hash_free_effort};
     keyspace_register_type(ks, OBJECT_HASH, &methods);
 }
 

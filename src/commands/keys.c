@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "rivet/number.h"
 #include "rivet/glob.h"
+#include "rivet/lazyfree.h"
 #include "rivet/server.h"
 
 /* Redis answers OBJECT REFCOUNT with INT_MAX for its shared integer objects
@@ -66,11 +67,14 @@ static int entry_is_expired_now(const kv_entry *entry)
 
 /* ---------- DEL, UNLINK, EXISTS, TYPE, TOUCH ---------- */
 
-static void delete_keys(client *c)
+static void delete_keys(client *c, int lazy)
 {
     int64_t deleted = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (keyspace_delete(c->db, c->argv[i], c->argv_len[i])) {
+        database *db = c->db;
+        int removed = lazy ? keyspace_delete_lazy(db, c->argv[i], c->argv_len[i])
+                           : keyspace_delete(db, c->argv[i], c->argv_len[i]);
+        if (removed) {
             signal_generic(c->db, c->argv[i], c->argv_len[i], "del");
             deleted++;
         }
@@ -78,16 +82,16 @@ static void delete_keys(client *c)
     reply_integer(&c->reply, deleted);
 }
 
+/* DEL frees at once unless lazyfree-lazy-user-del says otherwise; UNLINK
+ * always hands big values to the background (src/server/lazyfree.c). */
 void command_del(client *c)
 {
-    delete_keys(c);
+    delete_keys(c, server.config.lazyfree_lazy_user_del);
 }
 
-/* UNLINK frees values synchronously for now; it differs from DEL only once
- * lazy freeing exists, and the reply is the same either way. */
 void command_unlink(client *c)
 {
-    delete_keys(c);
+    delete_keys(c, 1);
 }
 
 void command_exists(client *c)
@@ -143,7 +147,7 @@ static void rename_key(client *c, int only_if_new)
         }
         /* The old destination goes silently: Redis announces no "del" for
          * it, only the two rename events. */
-        keyspace_delete(c->db, to, to_len);
+        delete_replaced_key(c->db, to, to_len);
     }
     keyspace_move(c->db, from, from_len, c->db, to, to_len);
     signal_generic(c->db, from, from_len, "rename_from");
@@ -197,7 +201,7 @@ void command_copy(client *c)
             reply_integer(&c->reply, 0);
             return;
         }
-        keyspace_delete(dst, c->argv[2], c->argv_len[2]);
+        delete_replaced_key(dst, c->argv[2], c->argv_len[2]);
     }
     keyspace_copy(c->db, source, dst, c->argv[2], c->argv_len[2]);
     signal_generic(dst, c->argv[2], c->argv_len[2], "copy_to");
@@ -361,43 +365,52 @@ void command_dbsize(client *c)
 
 /* ---------- FLUSHDB, FLUSHALL, SWAPDB ---------- */
 
-/* The optional ASYNC|SYNC argument. Both flush synchronously for now: lazy
- * freeing (handing the old tables to a background thread) comes later, and
- * the reply does not depend on it. */
-static int flush_arguments_valid(client *c)
+/* The optional ASYNC|SYNC argument: 1 to free in the background, 0 to free
+ * now, -1 after replying with the syntax error. With neither, the choice is
+ * lazyfree-lazy-user-flush's. */
+static int flush_mode(client *c)
 {
-    if (c->argc > 2 ||
-        (c->argc == 2 && !argument_is(c, 1, "async") && !argument_is(c, 1, "sync"))) {
-        reply_error(&c->reply, ERR_SYNTAX);
+    if (c->argc == 1)
+        return server.config.lazyfree_lazy_user_flush != 0;
+    if (c->argc == 2 && argument_is(c, 1, "async"))
+        return 1;
+    if (c->argc == 2 && argument_is(c, 1, "sync"))
         return 0;
-    }
-    return 1;
+    reply_error(&c->reply, ERR_SYNTAX);
+    return -1;
 }
 
-/* Empties db and counts the removed keys as changes, as Redis does. */
-static size_t flush_database(database *db)
+/* Empties db and counts the removed keys as changes, as Redis does. An
+ * ASYNC flush empties the database just as fast for clients; only freeing
+ * the old contents moves to the thread pool. */
+static size_t flush_database(database *db, int async)
 {
     size_t removed = keyspace_size(db);
-    keyspace_flush(db);
+    if (async)
+        lazyfree_flush_database(db);
+    else
+        keyspace_flush(db);
     keyspace_get_stats(server.keyspace)->dirty += removed;
     return removed;
 }
 
 void command_flushdb(client *c)
 {
-    if (!flush_arguments_valid(c))
+    int async = flush_mode(c);
+    if (async < 0)
         return;
-    flush_database(c->db);
+    flush_database(c->db, async);
     reply_ok(&c->reply);
 }
 
 void command_flushall(client *c)
 {
-    if (!flush_arguments_valid(c))
+    int async = flush_mode(c);
+    if (async < 0)
         return;
     int databases = keyspace_database_count(server.keyspace);
     for (int i = 0; i < databases; i++)
-        flush_database(keyspace_database(server.keyspace, i));
+        flush_database(keyspace_database(server.keyspace, i), async);
     /* FLUSHALL is itself a change worth saving even when nothing was there. */
     keyspace_get_stats(server.keyspace)->dirty++;
     reply_ok(&c->reply);

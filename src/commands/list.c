@@ -876,6 +876,13 @@ static void list_free_value(void *ptr, object_encoding encoding)
     quicklist_free(ptr);
 }
 
+/* Each node is a header plus one listpack. */
+static size_t list_free_effort(const void *ptr, object_encoding encoding)
+{
+    (void)encoding;
+    return ((const quicklist *)ptr)->node_count;
+}
+
 static void *list_copy_value(const void *ptr, object_encoding encoding)
 {
     (void)encoding;
@@ -885,6 +892,7 @@ static void *list_copy_value(const void *ptr, object_encoding encoding)
 void list_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = list_free_value,
-                                           .copy_value = list_copy_value};
+                                           .copy_value = list_copy_value,
+                                           .free_effort = list_free_effort};
     keyspace_register_type(ks, OBJECT_LIST, &methods);
 }

@@ -346,6 +346,11 @@ static void free_set(void *ptr, object_encoding encoding)
     set_free(&s);
 }
 
+static size_t set_free_effort(const void *ptr, object_encoding encoding)
+{
+    return encoding == ENCODING_HASHTABLE ? member_table_size(ptr) : 1;
+}
+
 static void *copy_set(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_INTSET)
@@ -358,7 +363,8 @@ static void *copy_set(const void *ptr, object_encoding encoding)
 
 void set_register_type(keyspace *ks)
 {
-    static const object_methods methods = {.free_value = free_set, .copy_value = copy_set};
+    static const object_methods methods = {
+        .free_value = free_set, .copy_value = copy_set, .free_effort = set_free_effort};
     keyspace_register_type(ks, OBJECT_SET, &methods);
 }
 
@@ -812,7 +818,7 @@ static void store_result(client *c, set_value *result, const char *event)
         signal_set(c, key, len, event);
     } else {
         set_free(result);
-        if (keyspace_delete(c->db, key, len))
+        if (delete_replaced_key(c->db, key, len))
             keyspace_signal_modified(c->db, key, len, "del", EVENT_GENERIC);
     }
     reply_integer(&c->reply, (int64_t)size);

@@ -1790,6 +1790,12 @@ static void stream_free_value(void *ptr, object_encoding encoding)
     stream_free(ptr);
 }
 
+static size_t stream_free_effort(const void *ptr, object_encoding encoding)
+{
+    (void)encoding;
+    return stream_node_count(ptr) + stream_group_count(ptr);
+}
+
 static void *stream_copy_value(const void *ptr, object_encoding encoding)
 {
     return stream_copy(ptr);
@@ -1798,6 +1804,7 @@ static void *stream_copy_value(const void *ptr, object_encoding encoding)
 void stream_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = stream_free_value,
-                                           .copy_value = stream_copy_value};
+                                           .copy_value = stream_copy_value,
+                                           .free_effort = stream_free_effort};
     keyspace_register_type(ks, OBJECT_STREAM, &methods);
 }

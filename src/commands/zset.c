@@ -81,6 +81,11 @@ static void zset_free_value(void *ptr, object_encoding encoding)
         skiplist_destroy(ptr);
 }
 
+static size_t zset_free_effort(const void *ptr, object_encoding encoding)
+{
+    return encoding == ENCODING_LISTPACK ? 1 : skiplist_length(ptr);
+}
+
 static void *zset_copy_value(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
@@ -655,7 +660,7 @@ static void store_pairs(client *c, const char *key, size_t key_len, zset_pair *p
                         const char *event)
 {
     if (count == 0) {
-        if (keyspace_delete(c->db, key, key_len))
+        if (delete_replaced_key(c->db, key, key_len))
             keyspace_signal_modified(c->db, key, key_len, "del", EVENT_GENERIC);
         return;
     }
@@ -2513,6 +2518,7 @@ const command zset_command_rows[] = {
 void zset_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = zset_free_value,
-                                           .copy_value = zset_copy_value};
+                                           .copy_value = zset_copy_value,
+                                           .free_effort = zset_free_effort};
     keyspace_register_type(ks, OBJECT_ZSET, &methods);
 }

@@ -1,7 +1,10 @@
 /* The allocation wrapper. Counting usable sizes (not requested sizes) makes
  * used_memory match what the allocator really hands out, which is what
- * maxmemory has to bound. The counter is a plain size_t: the server runs on
- * one thread; libuv's thread pool never allocates through here. */
+ * maxmemory has to bound. The counter is a plain size_t written only by the
+ * loop thread: a worker thread that frees values (lazy freeing) marks itself
+ * with mem_background_begin, its changes go to a thread-local tally, and the
+ * loop applies that tally when the worker reports back (mem_account). A
+ * plain counter keeps every allocation on the hot path free of atomics. */
 #include "rivet/memory.h"
 
 #include <stdio.h>
@@ -17,6 +20,16 @@
 #endif
 
 static size_t used_bytes;
+static _Thread_local int in_background;
+static _Thread_local int64_t background_delta;
+
+static inline void count_change(int64_t delta)
+{
+    if (in_background)
+        background_delta += delta;
+    else
+        used_bytes += (size_t)delta;
+}
 
 static void *check(void *p, size_t size)
 {
@@ -25,7 +38,7 @@ static void *check(void *p, size_t size)
         abort();
     }
     if (p != NULL)
-        used_bytes += usable_size(p);
+        count_change((int64_t)usable_size(p));
     return p;
 }
 
@@ -51,7 +64,7 @@ void *mem_realloc(void *ptr, size_t size)
         fprintf(stderr, "rivet: out of memory reallocating %zu bytes\n", size);
         abort();
     }
-    used_bytes = used_bytes - old + usable_size(p);
+    count_change((int64_t)usable_size(p) - (int64_t)old);
     return p;
 }
 
@@ -59,7 +72,7 @@ void mem_free(void *ptr)
 {
     if (ptr == NULL)
         return;
-    used_bytes -= usable_size(ptr);
+    count_change(-(int64_t)usable_size(ptr));
     free(ptr);
 }
 
@@ -73,6 +86,23 @@ void *mem_dup(const void *data, size_t len)
     void *p = mem_alloc(len);
     memcpy(p, data, len);
     return p;
+}
+
+void mem_background_begin(void)
+{
+    in_background = 1;
+    background_delta = 0;
+}
+
+int64_t mem_background_end(void)
+{
+    in_background = 0;
+    return background_delta;
+}
+
+void mem_account(int64_t delta)
+{
+    used_bytes += (size_t)delta;
 }
 
 size_t mem_used(void)

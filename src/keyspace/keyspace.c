@@ -63,6 +63,11 @@ struct keyspace {
     int lfu_log_factor;
     int lfu_decay_minutes;
     uint64_t lfu_random;
+    /* Lazy freeing (keyspace_set_lazy_free): who takes big values, and
+     * which of the keyspace's own deletes go that way. */
+    keyspace_lazy_free_fn lazy_free;
+    void *lazy_ctx;
+    int lazy_flags;
 };
 
 /* ---------- entry layout ---------- */
@@ -156,7 +161,7 @@ static const hashtable_type entry_table_type = {entry_hash, entry_has_key};
 
 /* ---------- values ---------- */
 
-static void free_value(keyspace *ks, kv_entry *e)
+static void free_value(const keyspace *ks, kv_entry *e)
 {
     if (e->type == OBJECT_STRING) {
         if (e->encoding == ENCODING_RAW) {
@@ -168,6 +173,40 @@ static void free_value(keyspace *ks, kv_entry *e)
     const object_methods *m = &ks->methods[e->type];
     if (m->free_value)
         m->free_value(e->value.pointer, (object_encoding)e->encoding);
+}
+
+/* Frees e's value now, or hands it to the lazy-free hook when `lazy` and
+ * one is set. Strings are always freed here: one block, one free(). */
+static void release_value(keyspace *ks, kv_entry *e, bool lazy)
+{
+    if (lazy && ks->lazy_free && e->type != OBJECT_STRING) {
+        ks->lazy_free(ks->lazy_ctx, (object_type)e->type, (object_encoding)e->encoding,
+                      e->value.pointer);
+        return;
+    }
+    free_value(ks, e);
+}
+
+void keyspace_value_free(const keyspace *ks, object_type type, object_encoding encoding,
+                         void *value)
+{
+    kv_entry e = {.type = (uint8_t)type, .encoding = (uint8_t)encoding};
+    e.value.pointer = value;
+    free_value(ks, &e);
+}
+
+size_t keyspace_value_free_effort(const keyspace *ks, object_type type, object_encoding encoding,
+                                  const void *value)
+{
+    const object_methods *m = &ks->methods[type];
+    return m->free_effort ? m->free_effort(value, encoding) : 1;
+}
+
+void keyspace_set_lazy_free(keyspace *ks, keyspace_lazy_free_fn fn, void *ctx, int flags)
+{
+    ks->lazy_free = fn;
+    ks->lazy_ctx = ctx;
+    ks->lazy_flags = flags;
 }
 
 static object_encoding string_encoding(const char *value, size_t len, int64_t *integer)
@@ -202,7 +241,9 @@ keyspace *keyspace_create(int database_count, int64_t now_ms)
     return ks;
 }
 
-static keyspace *freeing_keyspace; /* free callbacks have no context argument */
+/* Free callbacks have no context argument. Thread-local because detached
+ * databases are freed on worker threads while the loop may flush too. */
+static _Thread_local const keyspace *freeing_keyspace;
 
 static void free_entry_node(hashtable_node *node)
 {
@@ -389,7 +430,7 @@ static kv_entry *find(database *db, uint64_t hash, const char *key, size_t key_l
 }
 
 /* Unlinks e from its table and wheel and frees it with its value. */
-static void delete_entry(database *db, kv_entry *e, uint64_t hash)
+static void delete_entry(database *db, kv_entry *e, uint64_t hash, bool lazy)
 {
     hashtable_remove(shard_for(db, hash, false), hash, key_bytes(e), key_length(e));
     if (e->flags & ENTRY_TTL) {
@@ -397,7 +438,7 @@ static void delete_entry(database *db, kv_entry *e, uint64_t hash)
             wheel_cancel(db->timers, entry_timer(e));
         db->expires--;
     }
-    free_value(db->ks, e);
+    release_value(db->ks, e, lazy);
     mem_free(e);
 }
 
@@ -414,7 +455,7 @@ static void expire_entry(database *db, kv_entry *e, uint64_t hash)
     size_t len = key_length(e);
     char *key = len <= sizeof(small) ? small : mem_alloc(len);
     memcpy(key, key_bytes(e), len);
-    delete_entry(db, e, hash);
+    delete_entry(db, e, hash, db->ks->lazy_flags & KEYSPACE_LAZY_EXPIRE);
     db->ks->stats.expired_keys++;
     keyspace_signal_modified(db, key, len, "expired", EVENT_EXPIRED);
     if (key != small)
@@ -507,7 +548,7 @@ static kv_entry *install(database *db, uint64_t hash, kv_entry *old, kv_entry *n
             db->expires--;
         }
     }
-    free_value(db->ks, old);
+    release_value(db->ks, old, db->ks->lazy_flags & KEYSPACE_LAZY_OVERWRITE);
     mem_free(old);
     return n;
 }
@@ -616,7 +657,7 @@ buffer *keyspace_string_for_update(database *db, kv_entry **entry)
     return b;
 }
 
-int keyspace_delete(database *db, const char *key, size_t key_len)
+static int delete_key(database *db, const char *key, size_t key_len, bool lazy)
 {
     uint64_t hash = hash_bytes(key, key_len);
     kv_entry *e = find(db, hash, key, key_len);
@@ -626,8 +667,18 @@ int keyspace_delete(database *db, const char *key, size_t key_len)
         expire_entry(db, e, hash);
         return 0;
     }
-    delete_entry(db, e, hash);
+    delete_entry(db, e, hash, lazy);
     return 1;
+}
+
+int keyspace_delete(database *db, const char *key, size_t key_len)
+{
+    return delete_key(db, key, key_len, false);
+}
+
+int keyspace_delete_lazy(database *db, const char *key, size_t key_len)
+{
+    return delete_key(db, key, key_len, true);
 }
 
 /* Takes e out of db without freeing its value; reports its TTL. */
@@ -743,6 +794,47 @@ void keyspace_flush(database *db)
     if (keyspace_size(db) > 0)
         keyspace_signal_modified(db, NULL, 0, "flushdb", EVENT_GENERIC);
     database_clear(db);
+}
+
+struct keyspace_detached {
+    const keyspace *ks; /* for the types' free methods */
+    hashtable *shards[KEYSPACE_SHARDS];
+    wheel *timers;
+    size_t keys;
+};
+
+keyspace_detached *keyspace_flush_detach(database *db)
+{
+    if (keyspace_size(db) > 0)
+        keyspace_signal_modified(db, NULL, 0, "flushdb", EVENT_GENERIC);
+    keyspace_detached *d = mem_calloc(sizeof(*d));
+    d->ks = db->ks;
+    d->keys = keyspace_size(db);
+    for (int s = 0; s < KEYSPACE_SHARDS; s++) {
+        d->shards[s] = db->shards[s];
+        db->shards[s] = NULL;
+    }
+    d->timers = db->timers;
+    db->timers = wheel_create(db->ks->now_ms);
+    db->expires = 0;
+    return d;
+}
+
+size_t keyspace_detached_keys(const keyspace_detached *d)
+{
+    return d->keys;
+}
+
+void keyspace_detached_free(keyspace_detached *d)
+{
+    freeing_keyspace = d->ks;
+    for (int s = 0; s < KEYSPACE_SHARDS; s++)
+        if (d->shards[s])
+            hashtable_destroy(d->shards[s], free_entry_node);
+    freeing_keyspace = NULL;
+    /* The timers lived inside the entries just freed. */
+    wheel_destroy(d->timers);
+    mem_free(d);
 }
 
 typedef struct visit_adapter {

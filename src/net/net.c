@@ -677,6 +677,11 @@ void net_release(void)
     server.net = NULL;
 }
 
+struct uv_loop_s *net_loop(void)
+{
+    return net() ? &net()->loop : NULL;
+}
+
 /* ---------- introspection ---------- */
 
 /* The introspection functions below also work with no loop at all (unit

@@ -12,6 +12,7 @@
 #include "rivet/blocking.h"
 #include "rivet/errorstats.h"
 #include "rivet/evict.h"
+#include "rivet/lazyfree.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
@@ -89,6 +90,8 @@ void server_config_changed(const char *name)
     if (strcasecmp(name, "maxmemory-policy") == 0 || strcasecmp(name, "lfu-log-factor") == 0 ||
         strcasecmp(name, "lfu-decay-time") == 0)
         server_apply_access_mode();
+    if (strncasecmp(name, "lazyfree-", 9) == 0)
+        lazyfree_configure(server.keyspace);
 }
 
 void server_apply_access_mode(void)
@@ -232,15 +235,16 @@ static void section_memory(buffer *out)
                    "mem_aof_buffer:0\r\n"
                    "mem_allocator:%s\r\n"
                    "active_defrag_running:0\r\n"
-                   "lazyfree_pending_objects:0\r\n"
-                   "lazyfreed_objects:0\r\n",
+                   "lazyfree_pending_objects:%zu\r\n"
+                   "lazyfreed_objects:%llu\r\n",
                    used, used_h, rss, rss_h, peak, peak_h,
                    peak ? (double)used * 100.0 / (double)peak : 0.0, client_memory, dataset,
                    used ? (double)dataset * 100.0 / (double)used : 0.0, used, used, rss, system,
                    system_h, script_memory_used(), script_cached_count(),
                    (long long)server.config.maxmemory, max_h,
                    config_maxmemory_policy_names[server.config.maxmemory_policy], frag,
-                   (long long)rss - (long long)used, client_memory, mem_allocator_name());
+                   (long long)rss - (long long)used, client_memory, mem_allocator_name(),
+                   lazyfree_pending_objects(), (unsigned long long)lazyfree_freed_objects());
 }
 
 static void section_persistence(buffer *out)

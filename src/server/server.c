@@ -17,6 +17,7 @@
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/hash.h"
+#include "rivet/lazyfree.h"
 #include "rivet/memory.h"
 #include "rivet/net.h"
 #include "rivet/notify.h"
@@ -191,6 +192,7 @@ static int start(int argc, char **argv)
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
     server_apply_access_mode();
+    lazyfree_configure(server.keyspace);
     blocking_init();
     watch_init();
     command_register_types(server.keyspace);
