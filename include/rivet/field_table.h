@@ -26,7 +26,9 @@ void field_table_free(field_table *table);
 field_table *field_table_duplicate(const field_table *table);
 size_t field_table_size(const field_table *table);
 /* Bytes held by the table: buckets and pairs. O(n). */
-size_t field_table_memory(const field_table *table);
+/* Bytes held, counting every pair (samples 0) or extrapolating from the
+ * first `samples` pairs. */
+size_t field_table_memory(const field_table *table, size_t samples);
 
 /* 1 and *pair filled when field is present, else 0. */
 int field_table_get(field_table *table, const char *field, size_t field_len, field_pair *pair);

@@ -55,6 +55,9 @@ typedef struct object_methods {
      * element count for node-based encodings, 1 for a compact blob). Lazy
      * freeing hands values above a threshold to a worker thread. NULL = 1. */
     size_t (*free_effort)(const void *ptr, object_encoding encoding);
+    /* Optional: bytes held by the value (MEMORY USAGE); node-based
+     * encodings may extrapolate from `samples` elements (0 = count all). */
+    size_t (*memory_usage)(const void *ptr, object_encoding encoding, size_t samples);
 } object_methods;
 
 typedef struct keyspace_stats {
@@ -146,6 +149,8 @@ void keyspace_signal_modified(database *db, const char *key, size_t key_len, con
 
 /* Whole-database operations. */
 size_t keyspace_size(const database *db);
+/* Bytes of db's hash tables (bucket arrays), not counting the entries. */
+size_t keyspace_table_memory(const database *db);
 size_t keyspace_expires_count(const database *db);
 void keyspace_flush(database *db);
 /* Empties db at once (signalling as keyspace_flush) and returns its former
@@ -187,6 +192,8 @@ int64_t entry_expire(const kv_entry *entry);
 uint32_t entry_access_clock(const kv_entry *entry);
 /* Bytes of the entry allocation itself (the value's own structure excluded). */
 size_t entry_allocation_size(const kv_entry *entry);
+/* Bytes a key costs: its entry plus its value (MEMORY USAGE). */
+size_t keyspace_entry_memory(const keyspace *ks, const kv_entry *entry, size_t samples);
 
 /* The access clock (seconds, wrapping) used for OBJECT IDLETIME. */
 uint32_t keyspace_access_clock_now(const keyspace *ks);

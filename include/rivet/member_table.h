@@ -20,7 +20,9 @@ member_table *member_table_duplicate(member_table *table);
 
 size_t member_table_size(const member_table *table);
 /* Bytes held: the table, its bucket arrays and every member (walks them all). */
-size_t member_table_memory(member_table *table);
+/* Bytes held, counting every member (samples 0) or extrapolating from the
+ * first `samples` members. */
+size_t member_table_memory(member_table *table, size_t samples);
 
 /* 1 if added, 0 if already present. */
 int member_table_add(member_table *table, const char *data, size_t len);

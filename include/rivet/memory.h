@@ -27,6 +27,12 @@ void mem_account(int64_t delta);
 size_t mem_used(void);
 /* Usable size of a block returned by mem_alloc (0 for NULL). */
 size_t mem_block_size(const void *ptr);
+/* Returns unused dirty pages to the system (jemalloc); 0 on success. */
+int mem_purge(void);
+/* Appends the allocator's statistics report as text to out (a string
+ * saying there is none for allocators without one). */
+struct buffer;
+void mem_allocator_report(struct buffer *out);
 /* Name of the allocator in use ("jemalloc-5.3.0" or "libc"). */
 const char *mem_allocator_name(void);
 /* Resident set size of this process in bytes, read from /proc (0 if unknown). */

@@ -49,6 +49,9 @@ skiplist *skiplist_create(void);
 void skiplist_destroy(skiplist *list);
 skiplist *skiplist_duplicate(const skiplist *list);
 size_t skiplist_length(const skiplist *list);
+/* Bytes held, counting every node (samples 0) or extrapolating from the
+ * first `samples` nodes. */
+size_t skiplist_memory(const skiplist *list, size_t samples);
 
 /* O(1) lookup of a member; NULL when absent. */
 skiplist_node *skiplist_find(const skiplist *list, const char *member, size_t len);

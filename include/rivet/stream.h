@@ -38,6 +38,8 @@ stream_id stream_max_deleted_id(const stream *s);
 void stream_set_entries_added(stream *s, uint64_t entries_added);
 void stream_set_max_deleted_id(stream *s, stream_id id);
 size_t stream_node_count(const stream *s);
+/* Bytes held by the stream: nodes, groups, consumers, pending records. */
+size_t stream_memory(const stream *s);
 
 /* Appends an entry of item_count items (field, value, field, value, ...).
  * The caller guarantees id > stream_last_id(s). */

@@ -833,6 +833,13 @@ static size_t hash_free_effort(const void *ptr, object_encoding encoding)
     return encoding == ENCODING_LISTPACK ? 1 : field_table_size(ptr);
 }
 
+static size_t hash_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
+{
+    if (encoding == ENCODING_LISTPACK)
+        return listpack_bytes(ptr);
+    return field_table_memory(ptr, samples);
+}
+
 static void *hash_copy_value(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
@@ -844,7 +851,8 @@ void hash_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = hash_free_value,
                                            .copy_value = hash_copy_value,
-                                           .free_effort = hash_free_effort};
+                                           .free_effort = hash_free_effort,
+                                           .memory_usage = hash_memory_usage};
     keyspace_register_type(ks, OBJECT_HASH, &methods);
 }
 

@@ -351,6 +351,15 @@ static size_t set_free_effort(const void *ptr, object_encoding encoding)
     return encoding == ENCODING_HASHTABLE ? member_table_size(ptr) : 1;
 }
 
+static size_t set_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
+{
+    if (encoding == ENCODING_INTSET)
+        return intset_bytes(ptr);
+    if (encoding == ENCODING_LISTPACK)
+        return listpack_bytes(ptr);
+    return member_table_memory((member_table *)ptr, samples);
+}
+
 static void *copy_set(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_INTSET)
@@ -363,8 +372,10 @@ static void *copy_set(const void *ptr, object_encoding encoding)
 
 void set_register_type(keyspace *ks)
 {
-    static const object_methods methods = {
-        .free_value = free_set, .copy_value = copy_set, .free_effort = set_free_effort};
+    static const object_methods methods = {.free_value = free_set,
+                                           .copy_value = copy_set,
+                                           .free_effort = set_free_effort,
+                                           .memory_usage = set_memory_usage};
     keyspace_register_type(ks, OBJECT_SET, &methods);
 }
 

@@ -1796,6 +1796,13 @@ static size_t stream_free_effort(const void *ptr, object_encoding encoding)
     return stream_node_count(ptr) + stream_group_count(ptr);
 }
 
+static size_t stream_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
+{
+    (void)encoding;
+    (void)samples;
+    return stream_memory(ptr);
+}
+
 static void *stream_copy_value(const void *ptr, object_encoding encoding)
 {
     return stream_copy(ptr);
@@ -1805,6 +1812,7 @@ void stream_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = stream_free_value,
                                            .copy_value = stream_copy_value,
-                                           .free_effort = stream_free_effort};
+                                           .free_effort = stream_free_effort,
+                                           .memory_usage = stream_memory_usage};
     keyspace_register_type(ks, OBJECT_STREAM, &methods);
 }

@@ -86,6 +86,13 @@ static size_t zset_free_effort(const void *ptr, object_encoding encoding)
     return encoding == ENCODING_LISTPACK ? 1 : skiplist_length(ptr);
 }
 
+static size_t zset_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
+{
+    if (encoding == ENCODING_LISTPACK)
+        return listpack_bytes(ptr);
+    return skiplist_memory(ptr, samples);
+}
+
 static void *zset_copy_value(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
@@ -2519,6 +2526,7 @@ void zset_register_type(keyspace *ks)
 {
     static const object_methods methods = {.free_value = zset_free_value,
                                            .copy_value = zset_copy_value,
-                                           .free_effort = zset_free_effort};
+                                           .free_effort = zset_free_effort,
+                                           .memory_usage = zset_memory_usage};
     keyspace_register_type(ks, OBJECT_ZSET, &methods);
 }

@@ -161,16 +161,20 @@ field_table *field_table_duplicate(const field_table *table)
     return copy;
 }
 
-size_t field_table_memory(const field_table *table)
+size_t field_table_memory(const field_table *table, size_t samples)
 {
-    size_t total = hashtable_memory(table_of(table));
+    size_t total = hashtable_memory(table_of(table)), seen = 0, node_bytes = 0;
+    size_t size = hashtable_size(table_of(table));
     hashtable_iterator it;
     hashtable_node *node;
     hashtable_iterator_init(&it, table_of(table));
-    while ((node = hashtable_iterator_next(&it)) != NULL)
-        total += mem_block_size(node);
+    while ((samples == 0 || seen < samples) && (node = hashtable_iterator_next(&it)) != NULL) {
+        node_bytes += mem_block_size(node);
+        seen++;
+    }
     hashtable_iterator_release(&it);
-    return total;
+    /* Extrapolate from the pairs seen, as MEMORY USAGE ... SAMPLES does. */
+    return total + (seen ? node_bytes * size / seen : 0);
 }
 
 int field_table_get(field_table *table, const char *field, size_t field_len, field_pair *pair)

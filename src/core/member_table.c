@@ -74,17 +74,20 @@ size_t member_table_size(const member_table *table)
 }
 
 /* Walks every member: meant for MEMORY USAGE-style reports, not hot paths. */
-size_t member_table_memory(member_table *table)
+size_t member_table_memory(member_table *table, size_t samples)
 {
     size_t bytes =
         mem_block_size(table) + mem_block_size(table->table) + hashtable_memory(table->table);
+    size_t seen = 0, member_bytes = 0, size = hashtable_size(table->table);
     member_table_iterator it;
     member_table_iterator_init(&it, table);
     member *m;
-    while ((m = member_table_iterator_next(&it)) != NULL)
-        bytes += mem_block_size(m);
+    while ((samples == 0 || seen < samples) && (m = member_table_iterator_next(&it)) != NULL) {
+        member_bytes += mem_block_size(m);
+        seen++;
+    }
     member_table_iterator_release(&it);
-    return bytes;
+    return bytes + (seen ? member_bytes * size / seen : 0);
 }
 
 int member_table_add(member_table *table, const char *data, size_t len)

@@ -7,6 +7,8 @@
  * plain counter keeps every allocation on the hot path free of atomics. */
 #include "rivet/memory.h"
 
+#include "rivet/buffer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,3 +143,32 @@ size_t mem_rss(void)
     fclose(f);
     return n == 2 ? (size_t)resident * 4096 : 0;
 }
+
+#ifdef RIVET_USE_JEMALLOC
+int mem_purge(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    return mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+static void report_write(void *ctx, const char *text)
+{
+    buffer_append_cstr(ctx, text);
+}
+
+void mem_allocator_report(buffer *out)
+{
+    malloc_stats_print(report_write, out, NULL);
+}
+#else
+int mem_purge(void)
+{
+    return 0;
+}
+
+void mem_allocator_report(buffer *out)
+{
+    buffer_append_cstr(out, "Stats not supported for the current allocator");
+}
+#endif

@@ -221,6 +221,19 @@ void skiplist_destroy(skiplist *list)
     mem_free(list);
 }
 
+size_t skiplist_memory(const skiplist *list, size_t samples)
+{
+    size_t bytes = mem_block_size(list) + mem_block_size(list->header) +
+                   hashtable_memory(list->index) + mem_block_size(list->index);
+    size_t seen = 0, node_bytes = 0;
+    for (const skiplist_node *n = skiplist_first(list); n && (samples == 0 || seen < samples);
+         n = skiplist_next(n)) {
+        node_bytes += mem_block_size(n);
+        seen++;
+    }
+    return bytes + (seen ? node_bytes * list->length / seen : 0);
+}
+
 size_t skiplist_length(const skiplist *list)
 {
     return list->length;

@@ -743,6 +743,29 @@ static void group_free(stream_group *g)
     mem_free(g);
 }
 
+static size_t group_memory(const stream_group *g)
+{
+    size_t bytes = mem_block_size(g) + mem_block_size(g->name) + mem_block_size(g->pending) +
+                   mem_block_size(g->consumers);
+    for (size_t i = 0; i < g->pending_count; i++)
+        bytes += mem_block_size(g->pending[i]);
+    for (size_t i = 0; i < g->consumer_count; i++) {
+        const stream_consumer *c = g->consumers[i];
+        bytes += mem_block_size(c) + mem_block_size(c->name) + mem_block_size(c->pending);
+    }
+    return bytes;
+}
+
+size_t stream_memory(const stream *s)
+{
+    size_t bytes = mem_block_size(s) + mem_block_size(s->nodes) + mem_block_size(s->groups);
+    for (size_t i = 0; i < s->count; i++)
+        bytes += mem_block_size(s->nodes[s->head + i]);
+    for (size_t i = 0; i < s->group_count; i++)
+        bytes += group_memory(s->groups[i]);
+    return bytes;
+}
+
 static stream_group *group_copy(const stream_group *g)
 {
     stream_group *copy = mem_calloc(sizeof(*copy));

@@ -789,6 +789,15 @@ size_t keyspace_expires_count(const database *db)
     return db->expires;
 }
 
+size_t keyspace_table_memory(const database *db)
+{
+    size_t bytes = 0;
+    for (int s = 0; s < KEYSPACE_SHARDS; s++)
+        if (db->shards[s])
+            bytes += mem_block_size(db->shards[s]) + hashtable_memory(db->shards[s]);
+    return bytes;
+}
+
 void keyspace_flush(database *db)
 {
     if (keyspace_size(db) > 0)
@@ -1027,4 +1036,20 @@ uint32_t entry_access_clock(const kv_entry *entry)
 size_t entry_allocation_size(const kv_entry *entry)
 {
     return mem_block_size(entry);
+}
+
+size_t keyspace_entry_memory(const keyspace *ks, const kv_entry *entry, size_t samples)
+{
+    size_t bytes = mem_block_size(entry);
+    if (entry->type == OBJECT_STRING) {
+        if (entry->encoding == ENCODING_RAW) {
+            const buffer *b = entry->value.pointer;
+            bytes += mem_block_size(b) + mem_block_size(b->data);
+        }
+        return bytes;
+    }
+    const object_methods *m = &ks->methods[entry->type];
+    if (m->memory_usage)
+        bytes += m->memory_usage(entry->value.pointer, (object_encoding)entry->encoding, samples);
+    return bytes;
 }
