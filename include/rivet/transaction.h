@@ -12,6 +12,9 @@ void transaction_begin(client *c);
 void transaction_enqueue(client *c, const command *cmd);
 /* Commands queued so far, or -1 outside MULTI (CLIENT LIST's multi=). */
 int transaction_length(const client *c);
+/* The flags of every queued command OR'ed together (0 outside MULTI): EXEC
+ * is refused when out of memory if any queued command is denyoom. */
+int transaction_command_flags(const client *c);
 /* Drops the queue and leaves MULTI state (flags included). */
 void transaction_discard(client *c);
 /* Runs every queued command through call(), writing the EXEC array. */

@@ -17,6 +17,7 @@
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
 #include "rivet/transaction.h"
+#include "rivet/watch.h"
 
 /* Reject replies count as errors in INFO errorstats and rejected_calls. */
 static void reject_len(client *c, const command *cmd, const char *error, size_t len)
@@ -239,7 +240,15 @@ void server_execute(client *c)
                      command_full_name(cmd, name, sizeof(name)));
             reject(c, cmd, text);
         } else if (evict_before_command(c, cmd) != 0) {
-            reject(c, cmd, EVICT_OOM_ERROR);
+            if (cmd->handler == command_exec && (c->flags & CLIENT_MULTI)) {
+                /* The queued writes would grow memory: the whole transaction
+                 * goes, as in Redis. */
+                transaction_discard(c);
+                watch_unwatch_all(c);
+                reject(c, cmd, "EXECABORT Transaction discarded because of: " EVICT_OOM_ERROR);
+            } else {
+                reject(c, cmd, EVICT_OOM_ERROR);
+            }
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {
                 reject(c, cmd, "ERR Command not allowed inside a transaction");

@@ -22,6 +22,7 @@
 #include "rivet/clock.h"
 #include "rivet/memory.h"
 #include "rivet/server.h"
+#include "rivet/transaction.h"
 
 #define POOL_SIZE         16
 #define SCAN_STEPS_MAX    256 /* buckets a volatile round may walk per database */
@@ -375,6 +376,10 @@ int evict_before_command(client *c, const command *cmd)
     if (evict_run(server.keyspace, &limits) != EVICT_FAIL)
         return 0;
     if (cmd->flags & CMD_DENYOOM)
+        return 1;
+    /* EXEC grows memory if what it runs does. */
+    if (strcmp(cmd->name, "exec") == 0 && !cmd->parent &&
+        (transaction_command_flags(c) & CMD_DENYOOM))
         return 1;
     return (c->flags & CLIENT_MULTI) && !exempt_inside_multi(cmd);
 }

@@ -15,6 +15,7 @@ typedef struct queued_command {
 struct transaction_queue {
     queued_command *commands;
     size_t count, cap;
+    int command_flags; /* every queued command's flags, OR'ed */
 };
 
 void transaction_begin(client *c)
@@ -33,6 +34,7 @@ void transaction_enqueue(client *c, const command *cmd)
         q->commands = mem_realloc(q->commands, sizeof(queued_command) * q->cap);
     }
     queued_command *qc = &q->commands[q->count++];
+    q->command_flags |= cmd->flags;
     qc->cmd = cmd;
     qc->argc = c->argc;
     qc->argv = mem_alloc(sizeof(char *) * (size_t)c->argc);
@@ -50,6 +52,11 @@ int transaction_length(const client *c)
     if (!(c->flags & CLIENT_MULTI))
         return -1;
     return c->transaction ? (int)c->transaction->count : 0;
+}
+
+int transaction_command_flags(const client *c)
+{
+    return (c->flags & CLIENT_MULTI) && c->transaction ? c->transaction->command_flags : 0;
 }
 
 void transaction_discard(client *c)
