@@ -95,6 +95,10 @@ size_t keyspace_value_free_effort(const keyspace *ks, object_type type, object_e
 /* The methods registered for a type (all NULL for strings). */
 const object_methods *keyspace_type_methods(const keyspace *ks, object_type type);
 void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
+/* Called for events that change no data and must not count as writes: "new"
+ * (a key was added, EVENT_NEW) and "keymiss" (a read found no key,
+ * EVENT_KEY_MISS). Keyspace notifications are their only listener. */
+void keyspace_set_event_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
 /* The time lookups judge expiry by; the server sets it once per command so a
  * command (or a script) sees one consistent clock. */
 void keyspace_set_time(keyspace *ks, int64_t now_ms);

@@ -68,6 +68,9 @@ struct keyspace {
     keyspace_lazy_free_fn lazy_free;
     void *lazy_ctx;
     int lazy_flags;
+    /* Events that change nothing ("new" key, "keymiss"): notifications only. */
+    keyspace_modified_fn event_hook;
+    void *event_ctx;
 };
 
 /* ---------- entry layout ---------- */
@@ -290,6 +293,24 @@ const object_methods *keyspace_type_methods(const keyspace *ks, object_type type
     return &ks->methods[type];
 }
 
+void keyspace_set_event_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx)
+{
+    ks->event_hook = hook;
+    ks->event_ctx = ctx;
+}
+
+static void announce(database *db, const char *key, size_t key_len, const char *event,
+                     int type_class)
+{
+    if (db->ks->event_hook)
+        db->ks->event_hook(db->ks->event_ctx, db, key, key_len, event, type_class);
+}
+
+static void announce_new(database *db, const kv_entry *e)
+{
+    announce(db, key_bytes(e), key_length(e), "new", EVENT_NEW);
+}
+
 void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx)
 {
     ks->modified_hook = hook;
@@ -491,6 +512,7 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
     kv_entry *e = lookup_live(db, key, key_len);
     if (e == NULL) {
         db->ks->stats.misses++;
+        announce(db, key, key_len, "keymiss", EVENT_KEY_MISS);
         return NULL;
     }
     db->ks->stats.hits++;
@@ -535,6 +557,7 @@ static kv_entry *install(database *db, uint64_t hash, kv_entry *old, kv_entry *n
         hashtable_insert(shard_for(db, hash, true), hash, &n->link);
         if (n->flags & ENTRY_TTL)
             db->expires++;
+        announce_new(db, n);
         return n;
     }
     n->link.next = old->link.next;
@@ -707,6 +730,7 @@ kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database
     mem_free(e);
     uint64_t new_hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, new_hash, true), new_hash, &n->link);
+    announce_new(dst, n);
     if (ttl) {
         schedule_expiry(dst, n, deadline);
         dst->expires++;
@@ -731,6 +755,7 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
     }
     uint64_t hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, hash, true), hash, &n->link);
+    announce_new(dst, n);
     if (ttl) {
         schedule_expiry(dst, n, entry_expire(e));
         dst->expires++;

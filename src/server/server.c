@@ -90,6 +90,15 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
         notify_keyspace_event(type_class, event, database_id(db), key, key_len);
 }
 
+/* "new" and "keymiss": notifications only (see keyspace_set_event_hook). */
+static void server_key_event(void *ctx, database *db, const char *key, size_t key_len,
+                             const char *event, int type_class)
+{
+    (void)ctx;
+    if (server.config.notify_keyspace_events && server.config.notify_keyspace_events[0])
+        notify_keyspace_event(type_class, event, database_id(db), key, key_len);
+}
+
 static void print_usage(void)
 {
     fprintf(stderr, "Usage: ./rivet-server [/path/to/rivet.conf] [options] [-]\n"
@@ -191,6 +200,7 @@ static int start(int argc, char **argv)
 
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
+    keyspace_set_event_hook(server.keyspace, server_key_event, NULL);
     server_apply_access_mode();
     lazyfree_configure(server.keyspace);
     blocking_init();
