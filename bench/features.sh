@@ -20,13 +20,21 @@ measure() { # measure BINARY ARGS... -> median ops/s over $repeats fresh servers
   shift
   local results=()
   for _ in $(seq "$repeats"); do
-    local port=$((20000 + RANDOM % 20000))
-    taskset -c 0 "$binary" --port "$port" --save "" --appendonly no --maxclients 4000 \
-      --daemonize no >"$work/server.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 50); do
-      redis-cli -p "$port" ping >/dev/null 2>&1 && break
-      sleep 0.1
+    local port pid up=0
+    while [ "$up" = 0 ]; do # a port taken by someone else: try another
+      port=$((20000 + RANDOM % 20000))
+      taskset -c 0 "$binary" --port "$port" --save "" --appendonly no --maxclients 4000 \
+        --daemonize no >"$work/server.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 50); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+          up=1
+          break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      [ "$up" = 1 ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
     done
     results+=("$(taskset -c 1 "$work/features" "$port" "$@")")
     kill "$pid"
