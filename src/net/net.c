@@ -501,10 +501,56 @@ static void close_idle_clients(void)
     }
 }
 
+static size_t connection_memory(const connection *conn)
+{
+    return conn->query.cap + conn->client->reply.out.cap + conn->inflight.cap;
+}
+
+/* maxmemory-clients: bytes, or -N for N% of maxmemory; 0 = no limit. */
+static size_t client_memory_limit(void)
+{
+    int64_t limit = server.config.maxmemory_clients;
+    if (limit < 0)
+        return (size_t)(server.config.maxmemory * -limit / 100);
+    return (size_t)limit;
+}
+
+/* Client eviction: while all client buffers together exceed the limit, the
+ * client holding the most goes (never one that set CLIENT NO-EVICT), so one
+ * runaway pipeline or slow reader cannot take the data's memory. */
+static void evict_clients(void)
+{
+    size_t limit = client_memory_limit();
+    if (limit == 0)
+        return;
+    for (;;) {
+        size_t total = 0, biggest_memory = 0;
+        connection *biggest = NULL;
+        for (connection *conn = net()->connections; conn; conn = conn->next) {
+            if (conn->closing) /* its buffers go with the close */
+                continue;
+            size_t memory = connection_memory(conn);
+            total += memory;
+            if (!(conn->client->flags & CLIENT_NO_EVICT) && memory > biggest_memory) {
+                biggest = conn;
+                biggest_memory = memory;
+            }
+        }
+        if (total <= limit || biggest == NULL)
+            return;
+        server_log(LOG_VERBOSE, "Evicting client id=%llu addr=%s (%zu bytes of buffers)",
+                   (unsigned long long)biggest->client->id, biggest->client->address,
+                   biggest_memory);
+        server.stats.evicted_clients++;
+        connection_close_now(biggest);
+    }
+}
+
 static void on_cron(uv_timer_t *timer)
 {
     server_cron();
     close_idle_clients();
+    evict_clients();
     uint64_t period = (uint64_t)(1000 / (server.config.hz > 0 ? server.config.hz : 10));
     uv_timer_set_repeat(timer, period ? period : 1);
 }
@@ -731,7 +777,7 @@ void net_totals(size_t *max_input_buffer, size_t *max_output_buffer, size_t *cli
         size_t out = output_pending(conn);
         if (out > max_out)
             max_out = out;
-        memory += conn->query.cap + conn->client->reply.out.cap + conn->inflight.cap;
+        memory += connection_memory(conn);
     }
     *max_input_buffer = max_in;
     *max_output_buffer = max_out;

@@ -342,6 +342,70 @@ static void test_query_buffer_limit_disconnects_a_client(void **state)
     assert_int_equal(harness_stop(server), 0);
 }
 
+/* ---------- maxmemory-clients ---------- */
+
+/* Sends half a SET whose value is `bytes` long, then that many bytes minus
+ * one, so the server holds them in the client's query buffer. */
+static int raw_half_set(int port, size_t bytes)
+{
+    int fd = raw_connect(port);
+    char header[96];
+    snprintf(header, sizeof(header), "*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$%zu\r\n", bytes);
+    raw_send_text(fd, header);
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof(chunk));
+    for (size_t sent = 0; sent + sizeof(chunk) < bytes; sent += sizeof(chunk))
+        if (!raw_send(fd, chunk, sizeof(chunk)))
+            break;
+    return fd;
+}
+
+/* When all clients' buffers together pass maxmemory-clients, the biggest
+ * client goes; clients with CLIENT NO-EVICT on are never chosen. */
+static void test_maxmemory_clients_evicts_the_biggest_client(void **state)
+{
+    harness_server *server = harness_start(NULL);
+    redisContext *c = harness_connect(server);
+    expect_status(c, "OK", "CLIENT NO-EVICT on");
+    expect_status(c, "OK", "CONFIG SET maxmemory-clients 2mb");
+
+    int big = raw_half_set(harness_port(server), 4 * 1000 * 1000);
+    assert_true(harness_wait_info_number(c, "stats", "evicted_clients", 1, 3000));
+    assert_true(raw_wait_closed(big, 3000));
+    close(big);
+
+    /* A protected client may grow past the limit: it is not chosen, and
+     * nobody else is either (the only other client is protected too). */
+    redisContext *keeper = harness_connect(server);
+    expect_status(keeper, "OK", "CLIENT NO-EVICT on");
+    int protected_fd = raw_connect(harness_port(server));
+    raw_send_text(protected_fd, "CLIENT NO-EVICT on\r\n");
+    char reply[16];
+    bool closed;
+    assert_int_equal(raw_read(protected_fd, reply, 5, 2000, &closed), 5);
+    static char chunk[64 * 1024];
+    memset(chunk, 'y', sizeof(chunk));
+    raw_send_text(protected_fd, "*3\r\n$3\r\nSET\r\n$4\r\nkept\r\n$3000000\r\n");
+    for (size_t sent = 0; sent + sizeof(chunk) < 3000000; sent += sizeof(chunk))
+        assert_true(raw_send(protected_fd, chunk, sizeof(chunk)));
+    harness_sleep_ms(500);
+    assert_int_equal(harness_info_number(c, "stats", "evicted_clients"), 1);
+    expect_status(keeper, "PONG", "PING");
+    close(protected_fd);
+
+    /* As a percentage of maxmemory. */
+    expect_status(c, "OK", "CONFIG SET maxmemory 100mb");
+    expect_status(c, "OK", "CONFIG SET maxmemory-clients 2%%");
+    int big2 = raw_half_set(harness_port(server), 4 * 1000 * 1000);
+    assert_true(harness_wait_info_number(c, "stats", "evicted_clients", 2, 3000));
+    assert_true(raw_wait_closed(big2, 3000));
+    close(big2);
+    expect_status(c, "OK", "CONFIG SET maxmemory 0");
+    redisFree(keeper);
+    redisFree(c);
+    assert_int_equal(harness_stop(server), 0);
+}
+
 /* ---------- client-output-buffer-limit ---------- */
 
 static void test_output_buffer_limit_disconnects_a_client_that_does_not_read(void **state)
@@ -523,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_proto_max_bulk_len_below_its_minimum_is_refused),
         cmocka_unit_test(test_proto_max_bulk_len_limits_one_bulk),
         cmocka_unit_test(test_query_buffer_limit_disconnects_a_client),
+        cmocka_unit_test(test_maxmemory_clients_evicts_the_biggest_client),
         cmocka_unit_test(test_output_buffer_limit_disconnects_a_client_that_does_not_read),
         cmocka_unit_test(test_idle_timeout_closes_only_the_idle_client),
         cmocka_unit_test(test_requirepass_auth_flow),
