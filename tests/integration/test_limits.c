@@ -345,10 +345,9 @@ static void test_query_buffer_limit_disconnects_a_client(void **state)
 /* ---------- maxmemory-clients ---------- */
 
 /* Sends half a SET whose value is `bytes` long, then that many bytes minus
- * one, so the server holds them in the client's query buffer. */
-static int raw_half_set(int port, size_t bytes)
+ * one chunk, so the server holds them in the client's query buffer. */
+static void send_half_set(int fd, size_t bytes)
 {
-    int fd = raw_connect(port);
     char header[96];
     snprintf(header, sizeof(header), "*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$%zu\r\n", bytes);
     raw_send_text(fd, header);
@@ -357,6 +356,12 @@ static int raw_half_set(int port, size_t bytes)
     for (size_t sent = 0; sent + sizeof(chunk) < bytes; sent += sizeof(chunk))
         if (!raw_send(fd, chunk, sizeof(chunk)))
             break;
+}
+
+static int raw_half_set(int port, size_t bytes)
+{
+    int fd = raw_connect(port);
+    send_half_set(fd, bytes);
     return fd;
 }
 
@@ -383,11 +388,7 @@ static void test_maxmemory_clients_evicts_the_biggest_client(void **state)
     char reply[16];
     bool closed;
     assert_int_equal(raw_read(protected_fd, reply, 5, 2000, &closed), 5);
-    static char chunk[64 * 1024];
-    memset(chunk, 'y', sizeof(chunk));
-    raw_send_text(protected_fd, "*3\r\n$3\r\nSET\r\n$4\r\nkept\r\n$3000000\r\n");
-    for (size_t sent = 0; sent + sizeof(chunk) < 3000000; sent += sizeof(chunk))
-        assert_true(raw_send(protected_fd, chunk, sizeof(chunk)));
+    send_half_set(protected_fd, 3000000);
     harness_sleep_ms(500);
     assert_int_equal(harness_info_number(c, "stats", "evicted_clients"), 1);
     expect_status(keeper, "PONG", "PING");
