@@ -36,6 +36,8 @@ int luaopen_bit(lua_State *L);
 #endif
 /* src/script/cmsgpack.c */
 int script_open_cmsgpack(lua_State *L);
+/* src/script/struct.c */
+int script_open_struct(lua_State *L);
 
 #define SCRIPT_CHUNK_NAME "@user_script"
 #define REGISTRY_SCRIPTS  "rivet.scripts"  /* sha -> compiled function */
@@ -898,6 +900,9 @@ static lua_State *create_state(void)
     lua_pushcfunction(L, script_open_cmsgpack);
     lua_call(L, 0, 1);
     lua_setglobal(L, "cmsgpack");
+    lua_pushcfunction(L, script_open_struct);
+    lua_call(L, 0, 1);
+    lua_setglobal(L, "struct");
     /* What Redis scripts do not get: files, the environment, module
      * loading, and environment switching that would escape the guard. */
     static const char *const removed[] = {"dofile",   "loadfile", "print",  "getfenv", "setfenv",
@@ -927,8 +932,8 @@ static lua_State *create_state(void)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_SCRIPTS);
 
-    static const char *const libraries[] = {"redis",     "string", "math",     "table", "cjson",
-                                            "coroutine", "bit",    "cmsgpack", NULL};
+    static const char *const libraries[] = {"redis",     "string", "math",     "table",  "cjson",
+                                            "coroutine", "bit",    "cmsgpack", "struct", NULL};
     for (int i = 0; libraries[i]; i++)
         protect_library(L, libraries[i]);
     protect_globals(L);
