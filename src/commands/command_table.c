@@ -368,7 +368,9 @@ static const command *const families[] = {
     bitmap_command_rows,
     hll_command_rows,
     hash_command_rows,
+    idempotency_command_rows,
     list_command_rows,
+    lock_command_rows,
     memory_command_rows,
     pubsub_command_rows,
     script_command_rows,
@@ -388,6 +390,8 @@ void command_register_types(keyspace *ks)
     set_register_type(ks);
     zset_register_type(ks);
     stream_register_type(ks);
+    lock_register_type(ks);
+    idempotency_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */

@@ -572,6 +572,9 @@ static void on_expire_tick(uv_timer_t *timer)
     keyspace_set_time(server.keyspace, server.now_ms);
     size_t budget = (size_t)(2000 * server.config.active_expire_effort);
     size_t done = keyspace_active_expire(server.keyspace, budget);
+    /* An expired key may be what blocked clients wait for (a lock's lease
+     * ran out): hand it over now rather than at the next command. */
+    blocking_serve_ready();
     /* A slice that used its whole budget continues 1 ms later, not 0: with
      * libuv before 1.48 a timer re-armed at 0 from its own callback runs
      * again in the same pass without polling sockets, starving clients. */
