@@ -282,7 +282,11 @@ static int evict_one_random(keyspace *ks, const evict_limits *limits)
                 continue;
             e = sample.entries[0];
         } else {
+            /* A few more draws when one lands on a key no policy may
+             * take, so a database full of locks still yields its strings. */
             e = keyspace_random(db, evict_random());
+            for (int draw = 0; draw < 16 && e != NULL && !entry_evictable(e); draw++)
+                e = keyspace_random(db, evict_random());
             if (e == NULL || !entry_evictable(e))
                 continue;
         }

@@ -283,6 +283,33 @@ static void test_multi_exec_and_watch(void **state)
     redisFree(c);
 }
 
+/* hiredis 0.14 reads RESP2 only: RESP3 shapes are checked on raw bytes.
+ * IDEM.GET becomes a map; IDEM.BEGIN stays a two-element array. */
+static void test_resp3_shapes(void **state)
+{
+    redisContext *c = fresh_client(state);
+    long long token = begin_integer(c, "acquired", "IDEM.BEGIN d3 60000");
+    expect_integer(c, 1, "IDEM.COMPLETE d3 %lld ok 60000", token);
+    expect_integer(c, 1, "PERSIST d3"); /* a fixed ttl_ms: -1 */
+    begin_integer(c, "acquired", "IDEM.BEGIN p3 60000");
+    expect_integer(c, 1, "PERSIST p3");
+    const char *request =
+        "HELLO 3\r\nIDEM.GET d3\r\nIDEM.BEGIN d3 100\r\nIDEM.GET p3\r\nIDEM.GET none\r\n";
+    harness_raw_reply reply =
+        harness_raw_roundtrip(harness_port(*state), request, strlen(request), 200);
+    const char *expected = "%3\r\n$5\r\nstate\r\n$4\r\ndone\r\n$8\r\nresponse\r\n$2\r\nok\r\n"
+                           "$6\r\nttl_ms\r\n:-1\r\n"
+                           "*2\r\n$4\r\ndone\r\n$2\r\nok\r\n"
+                           "%3\r\n$5\r\nstate\r\n$11\r\nin_progress\r\n$8\r\nresponse\r\n_\r\n"
+                           "$6\r\nttl_ms\r\n:-1\r\n"
+                           "_\r\n";
+    size_t n = strlen(expected);
+    if (reply.len < n || memcmp(reply.data + reply.len - n, expected, n) != 0)
+        fail_msg("RESP3 replies end with:\n%s\nexpected:\n%s", reply.data, expected);
+    harness_raw_free(&reply);
+    redisFree(c);
+}
+
 /* ---------- concurrency ---------- */
 
 #define RACERS 40
@@ -388,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_argument_errors_and_wrong_type),
         cmocka_unit_test(test_generic_key_commands),
         cmocka_unit_test(test_multi_exec_and_watch),
+        cmocka_unit_test(test_resp3_shapes),
         cmocka_unit_test(test_exactly_one_winner_among_many_clients),
         cmocka_unit_test(test_info_counters),
         cmocka_unit_test(test_eviction_never_drops_records),
