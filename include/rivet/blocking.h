@@ -44,6 +44,9 @@ int client_is_retrying(const client *c);
 
 /* Called for every write to a key (from the keyspace's modified hook). */
 void blocking_key_touched(database *db, const char *key, size_t len);
+/* The same for every key of db (FLUSHDB, FLUSHALL, SWAPDB): a flushed
+ * lock must reach its waiters; a list waiter simply finds nothing. */
+void blocking_database_touched(database *db);
 /* Serves waiters of keys touched since the last call (after each command). */
 void blocking_serve_ready(void);
 /* Releases clients whose deadline passed (from a timer). */

@@ -107,6 +107,12 @@ static void command_lock_acquire(client *c)
     }
     if (retrying)
         return; /* still held: stay queued, reply later */
+    if (lock == NULL) {
+        /* Free, yet others wait: whatever freed it did not reach them (a
+         * path that frees keys without announcing each one). Serve them
+         * after this command rather than leave the lock idle. */
+        blocking_key_touched(c->db, c->argv[1], c->argv_len[1]);
+    }
     server.primitives.lock_contended++;
     /* MULTI and scripts cannot wait: WAIT then means "try once". */
     if (wait_ms < 0 || (c->flags & CLIENT_IN_EXEC)) {

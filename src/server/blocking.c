@@ -261,12 +261,9 @@ static void unblock(client *c)
         on_release(c);
 }
 
-void blocking_key_touched(database *db, const char *key, size_t len)
+static void mark_ready(key_queue *q)
 {
-    if (state.queues == NULL || hashtable_size(state.queues) == 0)
-        return;
-    key_queue *q = find_queue(db, key, len, 0);
-    if (q == NULL || q->ready)
+    if (q->ready)
         return;
     q->ready = 1;
     if (state.ready_count == state.ready_cap) {
@@ -274,6 +271,30 @@ void blocking_key_touched(database *db, const char *key, size_t len)
         state.ready = mem_realloc(state.ready, sizeof(*state.ready) * state.ready_cap);
     }
     state.ready[state.ready_count++] = q;
+}
+
+void blocking_key_touched(database *db, const char *key, size_t len)
+{
+    if (state.queues == NULL || hashtable_size(state.queues) == 0)
+        return;
+    key_queue *q = find_queue(db, key, len, 0);
+    if (q != NULL)
+        mark_ready(q);
+}
+
+void blocking_database_touched(database *db)
+{
+    if (state.queues == NULL || hashtable_size(state.queues) == 0)
+        return;
+    hashtable_iterator it;
+    hashtable_iterator_init(&it, state.queues);
+    hashtable_node *node;
+    while ((node = hashtable_iterator_next(&it)) != NULL) {
+        key_queue *q = (key_queue *)node;
+        if (q->db == db)
+            mark_ready(q);
+    }
+    hashtable_iterator_release(&it);
 }
 
 /* Runs a blocked client's command again; nonzero if it was served. */

@@ -81,6 +81,7 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
     (void)type_class;
     if (key == NULL) { /* the whole database is about to be flushed or swapped */
         watch_database_touched(db);
+        blocking_database_touched(db);
         return;
     }
     watch_key_touched(db, key, key_len);

@@ -373,6 +373,21 @@ static void test_del_wakes_the_next_waiter(void **state)
     redisFree(holder);
 }
 
+/* FLUSHDB announces no key by key: the waiters still get the lock. */
+static void test_flush_hands_the_lock_to_the_waiter(void **state)
+{
+    redisContext *holder = fresh_client(state);
+    redisContext *waiter = harness_connect(*state);
+    integer_of(holder, "LOCK.ACQUIRE f holder 30000");
+    send_command(waiter, "LOCK.ACQUIRE f w 30000 WAIT 0");
+    wait_for_waiters(holder, "f", 1);
+    expect_status(holder, "OK", "FLUSHDB");
+    assert_true(receive_integer(waiter) > 0);
+    assert_owner(holder, "f", "w");
+    redisFree(waiter);
+    redisFree(holder);
+}
+
 static void test_waiter_leaves_queue_on_disconnect_and_unblock(void **state)
 {
     redisContext *holder = fresh_client(state);
@@ -567,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_handover_when_the_lease_expires),
         cmocka_unit_test(test_newcomer_does_not_overtake_waiters),
         cmocka_unit_test(test_del_wakes_the_next_waiter),
+        cmocka_unit_test(test_flush_hands_the_lock_to_the_waiter),
         cmocka_unit_test(test_waiter_leaves_queue_on_disconnect_and_unblock),
         cmocka_unit_test(test_wait_does_not_block_in_multi_or_scripts),
         cmocka_unit_test(test_watch_sees_lock_changes),
