@@ -98,6 +98,31 @@ static long long primitive_stat(redisContext *c, const char *field)
     return harness_info_number(c, "primitives", field);
 }
 
+/* Reads the next keyspace notification and checks its channel and key. */
+static void expect_event(redisContext *sub, const char *channel, const char *key)
+{
+    redisReply *r = NULL;
+    if (redisGetReply(sub, (void **)&r) != REDIS_OK || r == NULL)
+        fail_msg("no notification (expected %s %s): %s", channel, key, sub->errstr);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        strcmp(r->element[0]->str, "pmessage") != 0 || strcmp(r->element[2]->str, channel) != 0 ||
+        strcmp(r->element[3]->str, key) != 0)
+        fail_msg("expected pmessage %s %s, got %s %s", channel, key,
+                 r->elements == 4 ? r->element[2]->str : "?",
+                 r->elements == 4 ? r->element[3]->str : "?");
+    freeReplyObject(r);
+}
+
+static redisContext *subscribe_key_events(void **state, redisContext *c)
+{
+    redisContext *sub = harness_connect(*state);
+    expect_status(c, "OK", "CONFIG SET notify-keyspace-events KEA");
+    redisReply *r = harness_command(sub, "PSUBSCRIBE __keyevent@0__:*");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    return sub;
+}
+
 static int server_setup(void **state)
 {
     *state = harness_start(NULL);
@@ -310,6 +335,28 @@ static void test_resp3_shapes(void **state)
     redisFree(c);
 }
 
+static void test_keyspace_events(void **state)
+{
+    redisContext *c = fresh_client(state);
+    redisContext *sub = subscribe_key_events(state, c);
+    long long token = begin_integer(c, "acquired", "IDEM.BEGIN ev 5000");
+    expect_event(sub, "__keyevent@0__:idem.begin", "ev");
+    /* Answers that change nothing announce nothing: next comes the marker. */
+    begin_integer(c, "in_progress", "IDEM.BEGIN ev 5000");
+    expect_integer(c, 0, "IDEM.COMPLETE ev %lld r 1000", token + 1);
+    expect_status(c, "OK", "SET marker 1");
+    expect_event(sub, "__keyevent@0__:set", "marker");
+    expect_integer(c, 1, "IDEM.COMPLETE ev %lld r 1000", token);
+    expect_event(sub, "__keyevent@0__:idem.complete", "ev");
+    token = begin_integer(c, "acquired", "IDEM.BEGIN ev2 5000");
+    expect_event(sub, "__keyevent@0__:idem.begin", "ev2");
+    expect_integer(c, 1, "IDEM.ABORT ev2 %lld", token);
+    expect_event(sub, "__keyevent@0__:idem.abort", "ev2");
+    expect_status(c, "OK", "CONFIG SET notify-keyspace-events %s", "");
+    redisFree(sub);
+    redisFree(c);
+}
+
 /* ---------- concurrency ---------- */
 
 #define RACERS 40
@@ -418,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_resp3_shapes),
         cmocka_unit_test(test_exactly_one_winner_among_many_clients),
         cmocka_unit_test(test_info_counters),
+        cmocka_unit_test(test_keyspace_events),
         cmocka_unit_test(test_eviction_never_drops_records),
     };
     return cmocka_run_group_tests(tests, server_setup, server_teardown);

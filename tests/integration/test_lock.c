@@ -127,6 +127,31 @@ static long long primitive_stat(redisContext *c, const char *field)
     return harness_info_number(c, "primitives", field);
 }
 
+/* Reads the next keyspace notification and checks its channel and key. */
+static void expect_event(redisContext *sub, const char *channel, const char *key)
+{
+    redisReply *r = NULL;
+    if (redisGetReply(sub, (void **)&r) != REDIS_OK || r == NULL)
+        fail_msg("no notification (expected %s %s): %s", channel, key, sub->errstr);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        strcmp(r->element[0]->str, "pmessage") != 0 || strcmp(r->element[2]->str, channel) != 0 ||
+        strcmp(r->element[3]->str, key) != 0)
+        fail_msg("expected pmessage %s %s, got %s %s", channel, key,
+                 r->elements == 4 ? r->element[2]->str : "?",
+                 r->elements == 4 ? r->element[3]->str : "?");
+    freeReplyObject(r);
+}
+
+static redisContext *subscribe_key_events(void **state, redisContext *c)
+{
+    redisContext *sub = harness_connect(*state);
+    expect_status(c, "OK", "CONFIG SET notify-keyspace-events KEA");
+    redisReply *r = harness_command(sub, "PSUBSCRIBE __keyevent@0__:*");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    return sub;
+}
+
 static int server_setup(void **state)
 {
     *state = harness_start(NULL);
@@ -263,6 +288,32 @@ static void test_info_is_a_map_under_resp3(void **state)
     if (reply.len < n || memcmp(reply.data + reply.len - n, expected, n) != 0)
         fail_msg("RESP3 replies end with:\n%s\nexpected:\n%s", reply.data, expected);
     harness_raw_free(&reply);
+    redisFree(c);
+}
+
+static void test_keyspace_events(void **state)
+{
+    redisContext *c = fresh_client(state);
+    redisContext *sub = subscribe_key_events(state, c);
+    integer_of(c, "LOCK.ACQUIRE ev a 200");
+    expect_event(sub, "__keyevent@0__:lock.acquire", "ev");
+    integer_of(c, "LOCK.ACQUIRE ev a 200");
+    expect_event(sub, "__keyevent@0__:lock.acquire", "ev");
+    /* Refusals change nothing and announce nothing: next comes the marker. */
+    expect_nil(c, "LOCK.ACQUIRE ev b 200");
+    expect_integer(c, 0, "LOCK.RELEASE ev b");
+    expect_integer(c, 0, "LOCK.EXTEND ev b 100");
+    expect_status(c, "OK", "SET marker 1");
+    expect_event(sub, "__keyevent@0__:set", "marker");
+    expect_integer(c, 1, "LOCK.EXTEND ev a 200");
+    expect_event(sub, "__keyevent@0__:lock.extend", "ev");
+    expect_integer(c, 1, "LOCK.RELEASE ev a");
+    expect_event(sub, "__keyevent@0__:lock.release", "ev");
+    integer_of(c, "LOCK.ACQUIRE ev a 50");
+    expect_event(sub, "__keyevent@0__:lock.acquire", "ev");
+    expect_event(sub, "__keyevent@0__:expired", "ev");
+    expect_status(c, "OK", "CONFIG SET notify-keyspace-events %s", "");
+    redisFree(sub);
     redisFree(c);
 }
 
@@ -587,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_wait_does_not_block_in_multi_or_scripts),
         cmocka_unit_test(test_watch_sees_lock_changes),
         cmocka_unit_test(test_info_counters),
+        cmocka_unit_test(test_keyspace_events),
         cmocka_unit_test(test_eviction_never_picks_locks),
         cmocka_unit_test(test_fencing_token_grows_across_restart),
     };
