@@ -65,7 +65,8 @@ static uint64_t get_le(const char *p, int n)
 static void put_field(buffer *out, const char *bytes, size_t len)
 {
     put_le(out, len, 4);
-    buffer_append(out, bytes, len);
+    if (len > 0) /* an absent field has no bytes to copy (bytes may be NULL) */
+        buffer_append(out, bytes, len);
 }
 
 void idem_record_save(const idem_record *record, buffer *out)

@@ -167,6 +167,24 @@ static void test_save_load_round_trip(void **state)
     assert_memory_equal(copy->fingerprint, "f", 1);
     assert_true(idem_record_memory(copy) >= sizeof(idem_record) + sizeof(response));
 
+    /* Without a fingerprint, and with an empty response. */
+    idem_record *plain = NULL;
+    idem_begin_result p = begin_at(&plain, T0_MS, 1000, NULL, &last);
+    assert_int_equal(idem_complete(plain, p.token, "", 0, US(T0_MS + 1)), 1);
+    buffer plain_bytes;
+    buffer_init(&plain_bytes);
+    idem_record_save(plain, &plain_bytes);
+    assert_int_equal(plain_bytes.len, 21 + 4 + 4);
+    idem_record *plain_back = idem_record_load(plain_bytes.data, plain_bytes.len);
+    assert_non_null(plain_back);
+    assert_false(plain_back->has_fingerprint);
+    assert_null(plain_back->fingerprint);
+    assert_int_equal(plain_back->state, IDEM_DONE);
+    assert_int_equal(plain_back->response_len, 0);
+    idem_record_free(plain_back);
+    idem_record_free(plain);
+    buffer_release(&plain_bytes);
+
     for (size_t cut = 0; cut < out.len; cut++)
         assert_null(idem_record_load(out.data, cut));
     buffer_append_char(&out, 0);
