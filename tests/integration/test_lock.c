@@ -461,6 +461,16 @@ static void test_waiter_leaves_queue_on_disconnect_and_unblock(void **state)
     receive_nil(unblocked); /* CLIENT UNBLOCK's default: as on timeout */
     assert_int_equal(info_of(holder, "x").waiters, 1);
     assert_int_equal(primitive_stat(holder, "lock_waiting"), 1);
+    /* With ERROR it gets the -UNBLOCKED error instead. */
+    send_command(unblocked, "LOCK.ACQUIRE x unblocked 30000 WAIT 20000");
+    wait_for_waiters(holder, "x", 2);
+    expect_integer(holder, 1, "CLIENT UNBLOCK %lld ERROR", unblocked_id);
+    redisReply *r = receive_reply(unblocked);
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_string_equal(r->str, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    freeReplyObject(r);
+    assert_int_equal(info_of(holder, "x").waiters, 1);
+    assert_int_equal(primitive_stat(holder, "lock_waiting"), 1);
 
     /* The lock goes to the one still waiting, not to a departed client. */
     expect_integer(holder, 1, "LOCK.RELEASE x holder");
