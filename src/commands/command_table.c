@@ -366,6 +366,7 @@ static command commands[] = {
 static const command *const families[] = {
     commands,
     bitmap_command_rows,
+    cache_command_rows,
     hll_command_rows,
     hash_command_rows,
     list_command_rows,
