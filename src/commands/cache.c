@@ -13,6 +13,7 @@
  * the key like BLPOP does. The fill's write wakes it; so does an alarm at the
  * lease's deadline, which lets the first waiter take over a lease whose
  * holder went away. */
+#include <stdint.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -522,7 +523,7 @@ static void command_cache_stats(client *c)
         cache_index *index = state.indexes[i];
         if (index == NULL)
             continue;
-        reap(index);
+        cache_expire_leases(index, now_ms(), SIZE_MAX);
         cache_index_stats s;
         cache_index_get_stats(index, &s);
         total.entries += s.entries;
