@@ -435,12 +435,13 @@ static void command_cache_set(client *c)
 
 /* ---------- CACHE.DEL, CACHE.INVALIDATE ---------- */
 
-/* Deletes key as DEL does; the hook then drops its metadata and lease. A
- * missing key may still carry a miss lease: it is voided too, and its
- * waiters re-check so the first of them takes over. */
+/* Deletes key as DEL does (lazily when lazyfree-lazy-user-del says so); the hook then drops its
+ * metadata and lease. A missing key may still carry a miss lease: it is voided too, and its waiters
+ * re-check so the first of them takes over. */
 static int cache_delete_key(client *c, cache_index *index, const char *key, size_t len)
 {
-    if (keyspace_delete(c->db, key, len)) {
+    int lazy = server.config.lazyfree_lazy_user_del != 0; /* as DEL */
+    if (lazy ? keyspace_delete_lazy(c->db, key, len) : keyspace_delete(c->db, key, len)) {
         keyspace_signal_modified(c->db, key, len, "del", EVENT_GENERIC);
         return 1;
     }
