@@ -326,6 +326,38 @@ static void test_stale_while_revalidate(void **state)
     redisFree(c);
 }
 
+static void test_expiry_keeps_refresh_lease(void **state)
+{
+    redisContext *c = fresh_client(state);
+    expect_status(c, "OK", "CACHE.SET e v TTL 200 SOFT 20 TAGS 1 t");
+    harness_sleep_ms(40);
+    cache_reply lease = cache_command(c, "CACHE.GET e LEASE 5000");
+    expect_cache(lease, "stale", "v", true);
+    harness_sleep_ms(250);
+    /* The value expired while its refresh ran: others see a miss without a
+     * token (the refresher still holds the lease), and its fill lands. */
+    expect_cache(cache_command(c, "CACHE.GET e"), "miss", NULL, false);
+    assert_int_equal(cache_stat(c, "tags"), 0);
+    expect_status(c, "OK", "CACHE.SET e v2 TTL 10000 LEASE %lld", lease.token);
+    expect_cache(cache_command(c, "CACHE.GET e"), "hit", "v2", false);
+    redisFree(c);
+}
+
+static void test_client_unblock_waiter(void **state)
+{
+    redisContext *c = fresh_client(state);
+    expect_cache(cache_command(c, "CACHE.GET u"), "miss", NULL, true);
+    redisContext *w = harness_connect(*state);
+    redisReply *id = harness_command(w, "CLIENT ID");
+    send_only(w, "CACHE.GET u WAIT 0");
+    wait_blocked(c, 1);
+    expect_integer(c, 1, "CLIENT UNBLOCK %lld", id->integer);
+    freeReplyObject(id);
+    expect_cache(cache_read(w), "miss", NULL, false);
+    redisFree(w);
+    redisFree(c);
+}
+
 static void test_plain_writes_void_leases(void **state)
 {
     redisContext *c = fresh_client(state);
@@ -687,6 +719,8 @@ int main(void)
         cmocka_unit_test(test_expired_lease_goes_to_first_waiter),
         cmocka_unit_test(test_waiter_disconnect),
         cmocka_unit_test(test_stale_while_revalidate),
+        cmocka_unit_test(test_expiry_keeps_refresh_lease),
+        cmocka_unit_test(test_client_unblock_waiter),
         cmocka_unit_test(test_plain_writes_void_leases),
         cmocka_unit_test(test_tag_invalidation),
         cmocka_unit_test(test_invalidate_voids_stale_lease),
