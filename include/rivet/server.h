@@ -77,6 +77,9 @@ typedef struct server_state {
     int exit_code;
     int active_expire_enabled;
     uint64_t random_state;
+    /* The client whose command is running (NULL in timers): invalidations
+     * of keys it changes itself are sent after its reply. */
+    client *current_client;
 } server_state;
 
 extern server_state server;

@@ -16,6 +16,7 @@
 #include "rivet/glob.h"
 #include "rivet/lazyfree.h"
 #include "rivet/server.h"
+#include "rivet/tracking.h"
 
 /* Redis answers OBJECT REFCOUNT with INT_MAX for its shared integer objects
  * (the values 0..9999 when they are shared); clients have seen that number for
@@ -400,6 +401,7 @@ void command_flushdb(client *c)
     if (async < 0)
         return;
     flush_database(c->db, async);
+    tracking_flushed();
     reply_ok(&c->reply);
 }
 
@@ -413,6 +415,8 @@ void command_flushall(client *c)
         flush_database(keyspace_database(server.keyspace, i), async);
     /* FLUSHALL is itself a change worth saving even when nothing was there. */
     keyspace_get_stats(server.keyspace)->dirty++;
+    /* Client caches are told once, even when nothing was there. */
+    tracking_flushed();
     reply_ok(&c->reply);
 }
 

@@ -25,6 +25,7 @@
 #include "rivet/pubsub.h"
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
+#include "rivet/tracking.h"
 
 #define QUERY_READ_CHUNK    (16 * 1024)
 #define REPLY_KEEP_CAPACITY (64 * 1024)
@@ -459,6 +460,9 @@ static void on_connection(uv_stream_t *server_stream, int status)
 
 static void on_before_poll(uv_prepare_t *handle)
 {
+    /* Broadcast-mode invalidations collected during this iteration's
+     * commands go out as one message per client and prefix. */
+    tracking_send_broadcasts();
     /* Clients that got replies from elsewhere (or must close) are handled
      * once per loop iteration, after all reads of that iteration. */
     while (net()->pending) {
