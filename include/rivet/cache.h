@@ -109,5 +109,10 @@ void cache_index_get_stats(const cache_index *index, cache_index_stats *stats);
 struct database;
 void cache_key_modified(struct database *db, const char *key, size_t key_len, const char *event);
 void cache_release(void);
+/* Voids every lease and drops every tag of db (FLUSHDB). The hook calls it
+ * for a flush of a non-empty database; the keyspace does not announce one of
+ * an empty database, whose miss leases then run out on their own unless the
+ * flush command calls this itself. Calling it twice is harmless. */
+void cache_database_flushed(struct database *db);
 
 #endif

@@ -86,7 +86,7 @@ static void wake_key(void *ctx, const char *key, size_t len)
     blocking_key_touched(ctx, key, len);
 }
 
-static void database_flushed(database *db)
+void cache_database_flushed(database *db)
 {
     cache_index *index = index_for(db, 0);
     if (index == NULL)
@@ -118,7 +118,7 @@ void cache_key_modified(database *db, const char *key, size_t key_len, const cha
         if (strcmp(event, "swapdb") == 0)
             database_swapped(db);
         else
-            database_flushed(db);
+            cache_database_flushed(db);
         return;
     }
     cache_index *index = index_for(db, 0);
