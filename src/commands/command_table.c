@@ -370,6 +370,7 @@ static command commands[] = {
 static const command *const families[] = {
     commands,
     bitmap_command_rows,
+    cache_command_rows,
     hll_command_rows,
     hash_command_rows,
     idempotency_command_rows,

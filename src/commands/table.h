@@ -64,6 +64,7 @@ extern const command script_command_rows[];
 extern const command memory_command_rows[];
 extern const command lock_command_rows[];
 extern const command idempotency_command_rows[];
+extern const command cache_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
