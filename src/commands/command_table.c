@@ -366,11 +366,13 @@ static command commands[] = {
 static const command *const families[] = {
     commands,
     bitmap_command_rows,
+    counter_command_rows,
     hll_command_rows,
     hash_command_rows,
     list_command_rows,
     memory_command_rows,
     pubsub_command_rows,
+    ratelimit_command_rows,
     script_command_rows,
     set_command_rows,
     stream_command_rows,
@@ -388,6 +390,8 @@ void command_register_types(keyspace *ks)
     set_register_type(ks);
     zset_register_type(ks);
     stream_register_type(ks);
+    ratelimit_register_type(ks);
+    counter_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */

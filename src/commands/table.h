@@ -62,6 +62,8 @@ extern const command hll_command_rows[];
 extern const command stream_command_rows[];
 extern const command script_command_rows[];
 extern const command memory_command_rows[];
+extern const command ratelimit_command_rows[];
+extern const command counter_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
@@ -69,5 +71,7 @@ void list_register_type(keyspace *ks);
 void set_register_type(keyspace *ks);
 void zset_register_type(keyspace *ks);
 void stream_register_type(keyspace *ks);
+void ratelimit_register_type(keyspace *ks);
+void counter_register_type(keyspace *ks);
 
 #endif
