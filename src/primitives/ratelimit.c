@@ -239,6 +239,13 @@ static void gcra_judge(ratelimit *rl, int64_t emission, int64_t tolerance, int64
         rl->u.gcra.tat_ns = new_tat;
 }
 
+/* A key lives through its deadline millisecond (it expires once now >
+ * deadline), so the millisecond holding the arrival time is exact. */
+static int64_t gcra_deadline_ms(const ratelimit *rl)
+{
+    return rl->u.gcra.tat_ns / NS_PER_MS;
+}
+
 static void gcra_hit(ratelimit *rl, const ratelimit_request *rq, int64_t now_ns,
                      ratelimit_result *res)
 {
@@ -264,7 +271,7 @@ static void gcra_hit(ratelimit *rl, const ratelimit_request *rq, int64_t now_ns,
         res->retry_after_ms = ceil_div(out.wait_ns, NS_PER_MS);
     res->reset_after_ms = ceil_div(used, NS_PER_MS);
     if (rl->u.gcra.tat_ns > now_ns)
-        res->deadline_ms = ceil_div(rl->u.gcra.tat_ns, NS_PER_MS);
+        res->deadline_ms = gcra_deadline_ms(rl);
 }
 
 void ratelimit_hit(ratelimit *rl, const ratelimit_request *request, int64_t now_us,
@@ -360,7 +367,7 @@ void ratelimit_cell_throttle(ratelimit *rl, const ratelimit_cell_request *rq, in
     res->retry_after_s = out.allowed || out.oversized ? -1 : cell_seconds(out.wait_ns);
     res->reset_after_s = cell_seconds(out.ttl_ns);
     if (rl->u.gcra.tat_ns > now_ns)
-        res->deadline_ms = ceil_div(rl->u.gcra.tat_ns, NS_PER_MS);
+        res->deadline_ms = gcra_deadline_ms(rl);
 }
 
 /* ---------- persistence ---------- */
