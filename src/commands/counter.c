@@ -11,9 +11,10 @@
 
 #include "table.h"
 
-/* More buckets than this per key is almost surely a mistaken RESOLUTION
- * (and 800 KB of buckets per key). */
-#define COUNTER_WINDOW_MAX_BUCKETS 100000
+/* A saved window may hold up to this many buckets whatever
+ * counter-window-max-buckets says now: lowering the setting must not make
+ * existing data unloadable. It is also the setting's ceiling (128 MB). */
+#define COUNTER_WINDOW_LOAD_MAX_BUCKETS 16777216
 
 /* ---------- the keyspace type ---------- */
 
@@ -38,7 +39,7 @@ static void save_window(const void *ptr, object_encoding encoding, buffer *out)
 static void *load_window(const char *bytes, size_t len, object_encoding *encoding)
 {
     *encoding = ENCODING_NATIVE;
-    return counter_window_load(bytes, len, COUNTER_WINDOW_MAX_BUCKETS);
+    return counter_window_load(bytes, len, COUNTER_WINDOW_LOAD_MAX_BUCKETS);
 }
 
 static size_t window_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
@@ -187,10 +188,11 @@ void command_counter_window(client *c)
         return;
     }
     int64_t buckets = counter_window_bucket_count(window, resolution);
-    if (buckets > COUNTER_WINDOW_MAX_BUCKETS) {
+    if (buckets > server.config.counter_window_max_buckets) {
         reply_errorf(&c->reply,
-                     "ERR WINDOW / RESOLUTION needs %lld buckets, more than the limit of %d",
-                     (long long)buckets, COUNTER_WINDOW_MAX_BUCKETS);
+                     "ERR WINDOW / RESOLUTION needs %lld buckets, more than "
+                     "counter-window-max-buckets (%lld)",
+                     (long long)buckets, (long long)server.config.counter_window_max_buckets);
         return;
     }
 

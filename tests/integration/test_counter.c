@@ -199,8 +199,17 @@ static void test_window_errors(void **state)
                  "COUNTER.WINDOW k 1 WINDOW 0");
     expect_error(c, "ERR RESOLUTION must be a positive number of milliseconds",
                  "COUNTER.WINDOW k 1 WINDOW 10 RESOLUTION 0");
-    expect_error(c, "ERR WINDOW / RESOLUTION needs 1000000 buckets, more than the limit of 100000",
+    expect_error(c,
+                 "ERR WINDOW / RESOLUTION needs 1000000 buckets, more than "
+                 "counter-window-max-buckets (100000)",
                  "COUNTER.WINDOW k 1 WINDOW 1000000 RESOLUTION 1");
+    expect_status(c, "OK", "CONFIG SET counter-window-max-buckets 10");
+    expect_error(
+        c, "ERR WINDOW / RESOLUTION needs 60 buckets, more than counter-window-max-buckets (10)",
+        "COUNTER.WINDOW k 1 WINDOW 60000");
+    expect_integer(c, 1, "COUNTER.WINDOW k 1 WINDOW 60000 RESOLUTION 6000");
+    expect_integer(c, 1, "DEL k");
+    expect_status(c, "OK", "CONFIG SET counter-window-max-buckets 100000");
     expect_integer(c, 0, "EXISTS k");
     /* A different shape for an existing key is refused, not re-bucketed. */
     expect_integer(c, 1, "COUNTER.WINDOW k 1 WINDOW 60000");
