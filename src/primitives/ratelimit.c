@@ -107,11 +107,18 @@ static void sliding_prune(ratelimit *rl, int64_t now_ms, int64_t window_ms)
         ring_resize(rl, capacity / 2);
 }
 
+/* 2^31 runs is 32 GB of ring; past that, new hits join the newest run. */
+#define RING_MAX_CAPACITY (UINT32_C(1) << 31)
+
 static void sliding_append(ratelimit *rl, int64_t now_ms, int64_t cost)
 {
     if (rl->u.sliding.length > 0) {
         ratelimit_run *newest = ring_at(rl, rl->u.sliding.length - 1);
-        if (newest->at_ms == now_ms) {
+        /* At the ring's ceiling the newest run moves forward to now: its
+         * older hits then count a little longer, which can only make the
+         * limiter stricter, never let more than the limit through. */
+        if (newest->at_ms == now_ms || rl->u.sliding.length == RING_MAX_CAPACITY) {
+            newest->at_ms = now_ms;
             newest->count += cost;
             rl->u.sliding.total += cost;
             return;
@@ -448,7 +455,7 @@ static int load_sliding(ratelimit *rl, reader *r)
     uint32_t length = (uint32_t)get_bytes(r, 4);
     /* Each run takes 16 bytes: refuse counts the input cannot hold before
      * allocating for them. */
-    if (r->failed || length > r->left / 16)
+    if (r->failed || length > r->left / 16 || length > RING_MAX_CAPACITY)
         return 0;
     if (length > 0)
         ring_resize(rl, length);
