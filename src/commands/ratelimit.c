@@ -142,6 +142,9 @@ static int parse_hit(client *c, ratelimit_request *rq)
         error = "ERR WINDOW is too large (at most 1000000000000 ms)";
     else if (rq->cost < 0)
         error = "ERR COST must not be negative";
+    else if (rq->algorithm == RATELIMIT_GCRA && rq->limit / 1000000 >= rq->window_ms)
+        /* GCRA spaces hits in whole nanoseconds: it cannot go faster. */
+        error = "ERR GCRA allows at most one hit per nanosecond (LIMIT < WINDOW * 1000000)";
     if (error) {
         reply_error(&c->reply, error);
         return 0;

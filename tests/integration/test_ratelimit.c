@@ -213,6 +213,10 @@ static void test_errors(void **state)
     expect_error(c, "ERR WINDOW is too large (at most 1000000000000 ms)",
                  "RL.HIT k LIMIT 5 WINDOW 1000000000001");
     expect_error(c, "ERR COST must not be negative", "RL.HIT k LIMIT 5 WINDOW 10 COST -1");
+    expect_error(c, "ERR GCRA allows at most one hit per nanosecond (LIMIT < WINDOW * 1000000)",
+                 "RL.HIT k LIMIT 1000000 WINDOW 1 GCRA");
+    expect_five(c, 1, 999999, 999998, -1, -1, 0, 1, "RL.HIT k LIMIT 999999 WINDOW 1 GCRA");
+    expect_integer(c, 1, "DEL k");
     expect_error(c, "ERR wrong number of arguments for 'rl.hit' command", "RL.HIT");
     expect_integer(c, 0, "EXISTS k");
 
