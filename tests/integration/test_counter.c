@@ -150,6 +150,43 @@ static void test_incr_errors(void **state)
     redisFree(c);
 }
 
+/* 20 clients each try to take 5 items from a stock of 37: exactly 37
+ * succeed, and the stock ends at 0, never below. */
+static void test_incr_concurrent_reservations(void **state)
+{
+    enum { CLIENTS = 20, TRIES = 5, STOCK = 37 };
+    redisContext *c = client_of(state);
+    expect_status(c, "OK", "FLUSHALL");
+    expect_status(c, "OK", "SET stock %d", STOCK);
+    redisContext *clients[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        clients[i] = client_of(state);
+        for (int j = 0; j < TRIES; j++)
+            redisAppendCommand(clients[i], "COUNTER.INCR stock -1 MIN 0");
+    }
+    int taken = 0, refused = 0;
+    for (int j = 0; j < TRIES; j++)
+        for (int i = 0; i < CLIENTS; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(clients[i], (void **)&r) != REDIS_OK || r == NULL)
+                fail_msg("client %d: %s", i, clients[i]->errstr);
+            if (r->type == REDIS_REPLY_INTEGER) {
+                assert_in_range(r->integer, 0, STOCK - 1);
+                taken++;
+            } else {
+                assert_int_equal(r->type, REDIS_REPLY_NIL);
+                refused++;
+            }
+            freeReplyObject(r);
+        }
+    assert_int_equal(taken, STOCK);
+    assert_int_equal(refused, CLIENTS * TRIES - STOCK);
+    expect_bulk(c, "0", "GET stock");
+    for (int i = 0; i < CLIENTS; i++)
+        redisFree(clients[i]);
+    redisFree(c);
+}
+
 /* ---------- COUNTER.WINDOW ---------- */
 
 static void test_window_rolls(void **state)
@@ -333,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_incr_bounds),
         cmocka_unit_test(test_incr_px_only_on_create),
         cmocka_unit_test(test_incr_errors),
+        cmocka_unit_test(test_incr_concurrent_reservations),
         cmocka_unit_test(test_window_rolls),
         cmocka_unit_test(test_window_errors),
         cmocka_unit_test(test_window_generic_commands),

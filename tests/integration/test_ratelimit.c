@@ -308,6 +308,46 @@ static void test_info_counters(void **state)
     redisFree(c);
 }
 
+/* ---------- many clients at once ---------- */
+
+/* 20 clients pipeline 10 hits each at one limiter of 50: exactly 50 are
+ * accepted, and each accepted hit saw a different "remaining". */
+static void test_concurrent_clients(void **state)
+{
+    enum { CLIENTS = 20, HITS = 10, LIMIT = 50 };
+    redisContext *c = client_of(state);
+    expect_status(c, "OK", "FLUSHALL");
+    redisContext *clients[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        clients[i] = client_of(state);
+        for (int j = 0; j < HITS; j++)
+            redisAppendCommand(clients[i], "RL.HIT crowd LIMIT %d WINDOW 60000", LIMIT);
+    }
+    int allowed = 0, seen[LIMIT] = {0};
+    for (int j = 0; j < HITS; j++)
+        for (int i = 0; i < CLIENTS; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(clients[i], (void **)&r) != REDIS_OK || r == NULL)
+                fail_msg("client %d: %s", i, clients[i]->errstr);
+            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+            if (r->element[0]->integer == 1) {
+                long long remaining = r->element[2]->integer;
+                assert_in_range(remaining, 0, LIMIT - 1);
+                assert_int_equal(seen[remaining], 0);
+                seen[remaining] = 1;
+                allowed++;
+            } else {
+                assert_int_equal(r->element[2]->integer, 0);
+            }
+            freeReplyObject(r);
+        }
+    assert_int_equal(allowed, LIMIT);
+    for (int i = 0; i < CLIENTS; i++)
+        redisFree(clients[i]);
+    expect_five(c, 1, LIMIT, 0, -1, -1, 1, 60000, "RL.HIT crowd LIMIT 50 WINDOW 60000 COST 0");
+    redisFree(c);
+}
+
 /* ---------- the type under generic commands ---------- */
 
 static void expect_event(redisContext *sub, const char *channel, const char *message)
@@ -420,11 +460,17 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sliding_window),  cmocka_unit_test(test_peek_and_impossible_cost),
-        cmocka_unit_test(test_fixed_and_gcra),  cmocka_unit_test(test_algorithm_switch),
-        cmocka_unit_test(test_reset),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_cl_throttle),     cmocka_unit_test(test_resp3_map),
-        cmocka_unit_test(test_info_counters),   cmocka_unit_test(test_generic_commands),
+        cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_peek_and_impossible_cost),
+        cmocka_unit_test(test_fixed_and_gcra),
+        cmocka_unit_test(test_algorithm_switch),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cl_throttle),
+        cmocka_unit_test(test_resp3_map),
+        cmocka_unit_test(test_info_counters),
+        cmocka_unit_test(test_concurrent_clients),
+        cmocka_unit_test(test_generic_commands),
         cmocka_unit_test(test_keyspace_events),
     };
     return cmocka_run_group_tests_name("ratelimit", tests, setup, teardown);
