@@ -7,6 +7,12 @@
  * than hash-max-listpack-value bytes. As in Redis it never converts back, so
  * OBJECT ENCODING reports the same thing Redis does after the same history.
  *
+ * A hash whose fields get TTLs (HEXPIRE ..., HSETEX, HGETEX) becomes a
+ * field_table wrapped with a field_expiry (ENCODING_HASHTABLE_TTL, reported
+ * as "hashtable"); its entry's field timer fires at the earliest field
+ * deadline. Every lookup here reclaims due fields first, so handlers never
+ * see an expired one. Plain hashes never carry any of it.
+ *
  * The encoding-specific code sits in the hash_* helpers at the top; the
  * handlers below them see one interface. The order in which arguments are
  * parsed and keys looked up follows Redis 7.0, because clients observe which
