@@ -546,6 +546,71 @@ static void test_key_ttl_is_independent(void **state)
     redisFree(c);
 }
 
+/* SWAPDB moves the field timers with the database; FLUSHALL ASYNC and
+ * UNLINK free hashes with field TTLs on the lazy-free thread; overwriting
+ * such a hash with SET drops its timer. None may leave a timer behind. */
+static void test_swapdb_flush_unlink_overwrite(void **state)
+{
+    redisContext *c = fresh_client(state);
+    expect_integer(c, 2, "HSET h a 1 b 2");
+    expect_text(c, "[1 1]", "HPEXPIRE h 60 FIELDS 2 a b");
+    expect_status(c, "OK", "SWAPDB 0 1");
+    expect_integer(c, 0, "DBSIZE");
+    expect_status(c, "OK", "SELECT 1");
+    assert_true(wait_dbsize(c, 0, 2000));
+    expect_status(c, "OK", "SELECT 0");
+
+    for (int i = 0; i < 100; i++) {
+        expect_integer(c, 1, "HSET big:%d f 1", i);
+        expect_text(c, "[1]", "HPEXPIRE big:%d 100 FIELDS 1 f", i);
+    }
+    expect_status(c, "OK", "FLUSHALL ASYNC");
+    expect_integer(c, 0, "DBSIZE");
+
+    for (int i = 0; i < 2000; i++)
+        expect_integer(c, 1, "HSET huge f%d %d", i, i);
+    for (int i = 0; i < 2000; i += 2)
+        expect_text(c, "[1]", "HEXPIRE huge 100 FIELDS 1 f%d", i);
+    expect_integer(c, 1, "UNLINK huge");
+    expect_integer(c, 0, "EXISTS huge");
+
+    expect_integer(c, 1, "HSET s f 1");
+    expect_text(c, "[1]", "HPEXPIRE s 50 FIELDS 1 f");
+    expect_status(c, "OK", "SET s plain");
+    harness_sleep_ms(150);
+    expect_bulk(c, "plain", "GET s");
+    expect_integer(c, 1, "HSET h2 a 1");
+    expect_text(c, "[1]", "HPEXPIRE h2 50 FIELDS 1 a");
+    expect_integer(c, 1, "DEL h2");
+    expect_integer(c, 1, "HSET h2 a 1");
+    harness_sleep_ms(150);
+    expect_text(c, "[a 1]", "HGETALL h2");
+    redisFree(c);
+}
+
+static void test_hrandfield_and_hscan_on_hash_with_ttls(void **state)
+{
+    redisContext *c = fresh_client(state);
+    for (int i = 0; i < 300; i++)
+        expect_integer(c, 1, "HSET h f%d v%d", i, i);
+    for (int i = 0; i < 300; i += 3)
+        expect_text(c, "[1]", "HEXPIRE h 100 FIELDS 1 f%d", i);
+    expect_array_len(c, 300, "HRANDFIELD h 500");
+    expect_array_len(c, 20, "HRANDFIELD h 10 WITHVALUES");
+    expect_array_len(c, 50, "HRANDFIELD h -50");
+    long long seen = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *r = harness_command(c, "HSCAN h %s COUNT 50", cursor);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        seen += (long long)r->element[1]->elements / 2;
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    assert_true(seen >= 300);
+    redisFree(c);
+}
+
 /* ---------- memory, encoding, events ---------- */
 
 static void test_memory_usage_and_encoding(void **state)
@@ -641,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_hgetex_and_hgetdel),
         cmocka_unit_test(test_field_ttls_survive_rename_copy_move),
         cmocka_unit_test(test_key_ttl_is_independent),
+        cmocka_unit_test(test_swapdb_flush_unlink_overwrite),
+        cmocka_unit_test(test_hrandfield_and_hscan_on_hash_with_ttls),
         cmocka_unit_test(test_memory_usage_and_encoding),
         cmocka_unit_test(test_keyspace_events),
     };
