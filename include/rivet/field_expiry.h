@@ -14,8 +14,9 @@ field_expiry *field_expiry_create(void);
 void field_expiry_free(field_expiry *fe);
 field_expiry *field_expiry_duplicate(const field_expiry *fe);
 size_t field_expiry_count(const field_expiry *fe);
-/* Bytes held: the index, the heap array and one block per field. */
-size_t field_expiry_memory(const field_expiry *fe);
+/* Bytes held: the index, the heap array and one block per field, counting
+ * every field (samples 0) or extrapolating from `samples` of them. */
+size_t field_expiry_memory(const field_expiry *fe, size_t samples);
 
 /* The field's deadline, or -1 when it has none. */
 int64_t field_expiry_get(field_expiry *fe, const char *field, size_t len);

@@ -1545,7 +1545,7 @@ static size_t hash_memory_usage(const void *ptr, object_encoding encoding, size_
     if (encoding == ENCODING_HASHTABLE_TTL) {
         const hash_with_ttl *h = ptr;
         return mem_block_size(h) + field_table_memory(h->table, samples) +
-               field_expiry_memory(h->expiry);
+               field_expiry_memory(h->expiry, samples);
     }
     return field_table_memory(ptr, samples);
 }

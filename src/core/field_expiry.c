@@ -67,14 +67,17 @@ size_t field_expiry_count(const field_expiry *fe)
     return fe->count;
 }
 
-size_t field_expiry_memory(const field_expiry *fe)
+size_t field_expiry_memory(const field_expiry *fe, size_t samples)
 {
     size_t bytes = mem_block_size(fe) + mem_block_size(fe->index) + hashtable_memory(fe->index);
     if (fe->heap)
         bytes += mem_block_size(fe->heap);
-    for (size_t i = 0; i < fe->count; i++)
-        bytes += mem_block_size(fe->heap[i]);
-    return bytes;
+    size_t seen = samples == 0 || samples > fe->count ? fe->count : samples;
+    size_t node_bytes = 0;
+    for (size_t i = 0; i < seen; i++)
+        node_bytes += mem_block_size(fe->heap[i]);
+    /* Extrapolate from the nodes seen, as MEMORY USAGE ... SAMPLES does. */
+    return bytes + (seen ? node_bytes * fe->count / seen : 0);
 }
 
 /* ---------- the heap ---------- */
