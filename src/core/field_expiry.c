@@ -1,6 +1,9 @@
 /* field_expiry: a hashtable of deadline nodes plus a binary min-heap of the
  * same nodes. Each node remembers its heap slot, so moving or removing a
- * deadline finds it by field and repairs the heap from that slot. The field
+ * deadline finds it by field and repairs the heap from that slot. Most hashes
+ * with field TTLs have only a few of them: up to INDEX_MIN fields are found
+ * by scanning the heap array, and the hashtable is built only past that
+ * (and kept), which saves its header and buckets for small ones. The field
  * bytes are copied into the node: the hash's own pairs can move (values are
  * reallocated in place), and a copy keeps this structure independent of how
  * the hash is encoded. */
@@ -20,8 +23,10 @@ typedef struct deadline_node {
     char field[];
 } deadline_node;
 
+#define INDEX_MIN 8
+
 struct field_expiry {
-    hashtable *index;
+    hashtable *index; /* NULL until the structure first holds > INDEX_MIN */
     deadline_node **heap;
     size_t count;
     size_t capacity;
@@ -43,9 +48,7 @@ static const hashtable_type node_type = {node_hash, node_has_key};
 
 field_expiry *field_expiry_create(void)
 {
-    field_expiry *fe = mem_calloc(sizeof(*fe));
-    fe->index = hashtable_create(&node_type);
-    return fe;
+    return mem_calloc(sizeof(field_expiry));
 }
 
 static void node_free(hashtable_node *link)
@@ -57,7 +60,11 @@ void field_expiry_free(field_expiry *fe)
 {
     if (fe == NULL)
         return;
-    hashtable_destroy(fe->index, node_free);
+    if (fe->index)
+        hashtable_destroy(fe->index, node_free);
+    else
+        for (size_t i = 0; i < fe->count; i++)
+            mem_free(fe->heap[i]);
     mem_free(fe->heap);
     mem_free(fe);
 }
@@ -69,7 +76,9 @@ size_t field_expiry_count(const field_expiry *fe)
 
 size_t field_expiry_memory(const field_expiry *fe, size_t samples)
 {
-    size_t bytes = mem_block_size(fe) + mem_block_size(fe->index) + hashtable_memory(fe->index);
+    size_t bytes = mem_block_size(fe);
+    if (fe->index)
+        bytes += mem_block_size(fe->index) + hashtable_memory(fe->index);
     if (fe->heap)
         bytes += mem_block_size(fe->heap);
     size_t seen = samples == 0 || samples > fe->count ? fe->count : samples;
@@ -156,7 +165,12 @@ static void heap_remove(field_expiry *fe, deadline_node *node)
 
 static deadline_node *find(field_expiry *fe, const char *field, size_t len)
 {
-    return (deadline_node *)hashtable_find(fe->index, hash_bytes(field, len), field, len);
+    if (fe->index)
+        return (deadline_node *)hashtable_find(fe->index, hash_bytes(field, len), field, len);
+    for (size_t i = 0; i < fe->count; i++)
+        if (fe->heap[i]->len == len && memcmp(fe->heap[i]->field, field, len) == 0)
+            return fe->heap[i];
+    return NULL;
 }
 
 int64_t field_expiry_get(field_expiry *fe, const char *field, size_t len)
@@ -177,26 +191,38 @@ static deadline_node *node_create(const char *field, size_t len, int64_t deadlin
     return node;
 }
 
+/* Builds the hashtable over every node once the structure outgrows a scan. */
+static void index_build(field_expiry *fe)
+{
+    fe->index = hashtable_create(&node_type);
+    for (size_t i = 0; i < fe->count; i++)
+        hashtable_insert(fe->index, hash_bytes(fe->heap[i]->field, fe->heap[i]->len),
+                         &fe->heap[i]->link);
+}
+
 void field_expiry_set(field_expiry *fe, const char *field, size_t len, int64_t deadline)
 {
-    uint64_t hash = hash_bytes(field, len);
-    deadline_node *node = (deadline_node *)hashtable_find(fe->index, hash, field, len);
+    deadline_node *node = find(fe, field, len);
     if (node) {
         node->deadline = deadline;
         heap_fix(fe, node->slot);
         return;
     }
     node = node_create(field, len, deadline);
-    hashtable_insert(fe->index, hash, &node->link);
+    if (fe->index)
+        hashtable_insert(fe->index, hash_bytes(field, len), &node->link);
     heap_push(fe, node);
+    if (fe->index == NULL && fe->count > INDEX_MIN)
+        index_build(fe);
 }
 
 int field_expiry_remove(field_expiry *fe, const char *field, size_t len)
 {
-    deadline_node *node =
-        (deadline_node *)hashtable_remove(fe->index, hash_bytes(field, len), field, len);
+    deadline_node *node = find(fe, field, len);
     if (node == NULL)
         return 0;
+    if (fe->index)
+        hashtable_remove(fe->index, hash_bytes(field, len), field, len);
     heap_remove(fe, node);
     mem_free(node);
     return 1;

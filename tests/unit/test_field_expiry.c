@@ -172,11 +172,44 @@ static void test_drain_in_order_and_duplicate(void **state)
     field_expiry_free(copy);
 }
 
+/* Small structures find fields by scanning; the index appears past eight
+ * fields and must agree with the scan on every field, before and after. */
+static void test_growing_past_the_scan_limit(void **state)
+{
+    (void)state;
+    field_expiry *fe = field_expiry_create();
+    size_t small = 0;
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        int len = snprintf(name, sizeof(name), "field-%d", i);
+        field_expiry_set(fe, name, (size_t)len, 1000 - i);
+        if (i == 7)
+            small = field_expiry_memory(fe, 0);
+        for (int k = 0; k <= i; k++) {
+            len = snprintf(name, sizeof(name), "field-%d", k);
+            assert_int_equal(field_expiry_get(fe, name, (size_t)len), 1000 - k);
+        }
+        assert_int_equal(field_expiry_next(fe), 1000 - i);
+    }
+    /* The index costs memory only once it exists. */
+    assert_true(field_expiry_memory(fe, 0) > small);
+    for (int i = 19; i >= 0; i--) {
+        char name[16];
+        int len = snprintf(name, sizeof(name), "field-%d", i);
+        assert_int_equal(field_expiry_remove(fe, name, (size_t)len), 1);
+        assert_int_equal(field_expiry_get(fe, name, (size_t)len), -1);
+        assert_int_equal(field_expiry_count(fe), (size_t)i);
+    }
+    assert_int_equal(field_expiry_next(fe), -1);
+    field_expiry_free(fe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_get_remove),
         cmocka_unit_test(test_binary_and_empty_fields),
+        cmocka_unit_test(test_growing_past_the_scan_limit),
         cmocka_unit_test(test_random_against_shadow),
         cmocka_unit_test(test_drain_in_order_and_duplicate),
     };
