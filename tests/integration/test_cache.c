@@ -639,6 +639,13 @@ static void test_flush_clears_metadata(void **state)
     expect_status(c, "OK", "SELECT 0");
     expect_integer(c, 1, "CACHE.INVALIDATE TAGS a");
     expect_index_empty(c);
+    /* A database with no keys at all still loses its miss leases. */
+    expect_status(c, "OK", "SELECT 5");
+    cache_reply empty_lease = cache_command(c, "CACHE.GET nothing-here");
+    expect_integer(c, 0, "DBSIZE");
+    expect_status(c, "OK", "FLUSHDB");
+    expect_nil(c, "CACHE.SET nothing-here v TTL 1000 LEASE %lld", empty_lease.token);
+    expect_status(c, "OK", "SELECT 0");
     redisFree(c);
 }
 
