@@ -35,6 +35,11 @@ void net_client_dirty(client *c);
  * and go on with any commands it pipelined behind the blocking one. */
 void net_client_unblocked(client *c);
 
+/* Called from inside a long command (a script past busy-reply-threshold):
+ * accepts, reads and answers other clients without running the loop, which
+ * is not reentrant; never touches busy's connection and runs no timer. */
+void net_serve_while_busy(const client *busy);
+
 typedef void (*net_client_visit)(void *ctx, client *c);
 void net_for_each_client(net_client_visit visit, void *ctx);
 client *net_find_client(uint64_t id);

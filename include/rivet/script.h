@@ -6,6 +6,7 @@
 #define RIVET_SCRIPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rivet/client.h"
 #include "rivet/command.h"
@@ -35,5 +36,25 @@ size_t script_memory_used(void);
  * refused. Returns -1 without replying when sha is not cached. */
 int script_run(client *c, const char *sha, size_t sha_len, int first_key, int numkeys,
                int read_only, script_call_fn call);
+
+/* Long-running scripts. A script running past busy-reply-threshold turns
+ * busy: every HOOK_INSTRUCTIONS Lua instructions it calls the yield function
+ * (net_serve_while_busy), so other clients are answered -BUSY and may stop
+ * it with SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE. */
+typedef void (*script_yield_fn)(const client *busy);
+void script_set_yield(script_yield_fn fn);
+/* The -BUSY text (no leading '-') while a script is busy; NULL otherwise. */
+const char *script_busy_error(void);
+/* SCRIPT KILL (function = 0) or FUNCTION KILL (1): replies OK and stops the
+ * busy script at its next hook, or replies NOTBUSY / UNKILLABLE / -BUSY. */
+void script_kill(client *c, int function);
+
+/* For INFO stats. */
+typedef struct script_busy_stats {
+    int busy;              /* a script is past the threshold now */
+    uint64_t busy_total;   /* scripts that passed it since start-up */
+    uint64_t killed_total; /* scripts ended by a kill or SHUTDOWN */
+} script_busy_stats;
+void script_get_busy_stats(script_busy_stats *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include "rivet/evict.h"
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
+#include "rivet/script.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
 #include "rivet/tracking.h"
@@ -235,6 +236,10 @@ void server_execute(client *c)
                      "set this option in the configuration file, and then restart the server.",
                      cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
             reject(c, cmd, text);
+        } else if (script_busy_error() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+            /* A script past busy-reply-threshold lets clients in only to
+             * stop it (see net_serve_while_busy). */
+            reject(c, cmd, script_busy_error());
         } else if (pubsub_client_subscribed(c) && client_protocol(c) == 2 &&
                    !runs_while_subscribed(cmd)) {
             char name[96], text[256];
@@ -264,8 +269,9 @@ void server_execute(client *c)
             dispatch_call(c, cmd);
             /* Writes may have readied keys that blocked clients wait for;
              * they are served only between top-level commands, so nothing
-             * runs inside a transaction. */
-            blocking_serve_ready();
+             * runs inside a transaction or a busy script. */
+            if (!script_busy_error())
+                blocking_serve_ready();
         }
     }
     server.stats.commands_processed++;

@@ -108,9 +108,7 @@ static void command_script_debug(client *c)
 
 static void command_script_kill(client *c)
 {
-    /* Scripts run to completion on the one thread, so no script is ever
-     * running while a client's command is read. */
-    reply_error(&c->reply, "NOTBUSY No scripts in execution right now.");
+    script_kill(c, 0);
 }
 
 static void command_script_help(client *c)

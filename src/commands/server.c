@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "rivet/script.h"
 #include "rivet/errorstats.h"
 #include "rivet/glob.h"
 #include "rivet/memory.h"
@@ -49,6 +50,15 @@ void command_shutdown(client *c)
             reply_error(&c->reply, "ERR No shutdown in progress.");
             return;
         }
+    }
+    /* During a busy script only NOSAVE may stop the server (the script's
+     * half-done writes must not be saved). */
+    int nosave = 0;
+    for (int i = 1; i < c->argc; i++)
+        nosave |= argument_is(c, i, "nosave");
+    if (script_busy_error() && !nosave) {
+        reply_error(&c->reply, script_busy_error());
+        return;
     }
     /* Persistence is not implemented yet, so there is nothing to save: the
      * server stops and, as Redis does, the connection closes without a

@@ -10,9 +10,12 @@
  * synchronous uv_try_write; whatever the socket does not take is handed to
  * uv_write by swapping buffers (the in-flight buffer is never appended to),
  * so new replies keep accumulating while the kernel drains the old ones. */
+#define _GNU_SOURCE /* accept4 */
 #include "rivet/net.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -314,6 +317,8 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *out)
     out->len = conn->query.cap - conn->query.len - 1;
 }
 
+static void consume_input(connection *conn, size_t nread);
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     connection *conn = stream->data;
@@ -323,11 +328,18 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    server_update_time();
+    consume_input(conn, (size_t)nread);
+}
+
+/* nread new bytes sit at the end of the query buffer: run them and send the
+ * replies. */
+static void consume_input(connection *conn, size_t nread)
+{
     client *c = conn->client;
-    conn->query.len += (size_t)nread;
+    conn->query.len += nread;
     conn->query.data[conn->query.len] = '\0';
     server.stats.net_input_bytes += (uint64_t)nread;
-    server_update_time();
     if (server.config.client_query_buffer_limit > 0 &&
         conn->query.len > (size_t)server.config.client_query_buffer_limit) {
         server_log(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu",
@@ -396,13 +408,12 @@ static void reject(connection *conn, const char *message)
     connection_close_now(conn);
 }
 
-static void on_connection(uv_stream_t *server_stream, int status)
+/* Links a new connection into the list: from then on every failure path
+ * closes it the same way. */
+static connection *connection_create(int is_unix)
 {
-    if (status < 0)
-        return;
-    listener *l = server_stream->data;
     connection *conn = mem_calloc(sizeof(*conn));
-    if (l->is_unix)
+    if (is_unix)
         uv_pipe_init(&net()->loop, &conn->socket.pipe, 0);
     else
         uv_tcp_init(&net()->loop, &conn->socket.tcp);
@@ -419,20 +430,21 @@ static void on_connection(uv_stream_t *server_stream, int status)
      * one request cannot ask for gigabytes of argument slots. */
     limits.max_multibulk_count = 1024 * 1024;
     resp_parser_init(&conn->parser, &limits);
-    /* Linked before anything can fail, so every path closes it the same way. */
     conn->next = net()->connections;
     if (conn->next)
         conn->next->prev = conn;
     net()->connections = conn;
     server.connected_clients++;
     server.stats.connections_received++;
+    return conn;
+}
 
-    if (uv_accept(server_stream, &conn->socket.stream) != 0) {
-        connection_close_now(conn);
-        return;
-    }
-    describe_peer(conn, c, l->is_unix);
-    if (!l->is_unix) {
+/* The socket is open: apply the connection limits and start reading. */
+static void connection_start(connection *conn, int is_unix)
+{
+    client *c = conn->client;
+    describe_peer(conn, c, is_unix);
+    if (!is_unix) {
         uv_tcp_nodelay(&conn->socket.tcp, 1);
         if (server.config.tcp_keepalive > 0)
             uv_tcp_keepalive(&conn->socket.tcp, 1, (unsigned)server.config.tcp_keepalive);
@@ -454,6 +466,123 @@ static void on_connection(uv_stream_t *server_stream, int status)
     c->created_ms = server.now_ms;
     c->last_interaction_ms = server.now_ms;
     uv_read_start(&conn->socket.stream, on_alloc, on_read);
+}
+
+static void on_connection(uv_stream_t *server_stream, int status)
+{
+    if (status < 0)
+        return;
+    listener *l = server_stream->data;
+    connection *conn = connection_create(l->is_unix);
+    if (uv_accept(server_stream, &conn->socket.stream) != 0) {
+        connection_close_now(conn);
+        return;
+    }
+    connection_start(conn, l->is_unix);
+}
+
+/* ---------- serving clients while a script runs ---------- */
+
+/* A script past busy-reply-threshold calls this from inside its command, so
+ * the loop is already running further up the stack: libuv's uv_run is not
+ * reentrant (a nested run would reset the epoll bookkeeping of the outer
+ * one, and fire timers that expire keys under the script). So this does not
+ * run the loop at all. It polls the raw descriptors itself with poll(2),
+ * accepts with accept(2) and reads with read(2), then runs what arrived
+ * through the usual parser and server_execute (which answers -BUSY to all
+ * but the allowed commands) and sends replies with uv_try_write / uv_write,
+ * which libuv allows outside its callbacks. The busy client's own
+ * connection is never touched: its argv points into its query buffer. No
+ * timer runs, so nothing expires or times out until the script ends. */
+#define BUSY_ACCEPT_BURST 64
+
+static int handle_fd(uv_handle_t *handle)
+{
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(handle, &fd) != 0)
+        return -1;
+    return fd;
+}
+
+static void busy_accept(listener *l)
+{
+    int fd = handle_fd(&l->socket.handle);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < BUSY_ACCEPT_BURST; i++) {
+        int socket_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (socket_fd < 0)
+            return;
+        connection *conn = connection_create(l->is_unix);
+        int rc = l->is_unix ? uv_pipe_open(&conn->socket.pipe, socket_fd)
+                            : uv_tcp_open(&conn->socket.tcp, socket_fd);
+        if (rc != 0) {
+            close(socket_fd);
+            connection_close_now(conn);
+            continue;
+        }
+        connection_start(conn, l->is_unix);
+    }
+}
+
+static void busy_read(connection *conn)
+{
+    int fd = handle_fd(&conn->socket.handle);
+    if (fd < 0)
+        return;
+    buffer_reserve(&conn->query, QUERY_READ_CHUNK);
+    ssize_t n = read(fd, conn->query.data + conn->query.len, conn->query.cap - conn->query.len - 1);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        connection_close_now(conn);
+        return;
+    }
+    /* As on_read, except for the clock: the script sees one frozen "now"
+     * for its whole run, as in Redis. */
+    consume_input(conn, (size_t)n);
+}
+
+void net_serve_while_busy(const client *busy)
+{
+    net_state *n = net();
+    if (n == NULL || n->stopping)
+        return;
+    size_t count = (size_t)n->listener_count;
+    for (connection *conn = n->connections; conn; conn = conn->next)
+        count++;
+    struct pollfd *fds = mem_calloc(sizeof(*fds) * (count + 1));
+    connection **conns = mem_calloc(sizeof(*conns) * (count + 1));
+    size_t used = 0;
+    for (int i = 0; i < n->listener_count; i++) {
+        fds[used].fd = handle_fd(&n->listeners[i].socket.handle);
+        fds[used].events = POLLIN;
+        used++;
+    }
+    size_t first_conn = used;
+    for (connection *conn = n->connections; conn; conn = conn->next) {
+        if (conn->client == busy || conn->closing || conn->client->blocked)
+            continue;
+        fds[used].fd = handle_fd(&conn->socket.handle);
+        fds[used].events = POLLIN;
+        conns[used] = conn;
+        used++;
+    }
+    /* server_execute clears the current client: put the script's back. */
+    client *current = server.current_client;
+    if (poll(fds, used, 0) > 0) {
+        /* Connections closed here are freed by their close callback, which
+         * only the loop runs: the pointers stay valid until we return. */
+        for (size_t i = first_conn; i < used; i++)
+            if (fds[i].revents && !conns[i]->closing)
+                busy_read(conns[i]);
+        for (size_t i = 0; i < first_conn; i++)
+            if (fds[i].revents & POLLIN)
+                busy_accept(&n->listeners[i]);
+    }
+    server.current_client = current;
+    mem_free(fds);
+    mem_free(conns);
 }
 
 /* ---------- timers, signals, loop ---------- */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rivet/clock.h"
 #include "rivet/evict.h"
 #include "rivet/memory.h"
 #include "rivet/server.h"
@@ -52,10 +53,30 @@ static client *script_client; /* runs redis.call's commands */
  * handler its name. Scripts never nest (EVAL is not callable from a script). */
 static struct {
     client *caller;
-    char sha[41];
+    char sha[41]; /* the script's SHA-1, or the function's name */
     int read_only;
+    int is_function;
     script_call_fn call;
+    uint64_t start_ticks;
+    int wrote;  /* a write command ran: SCRIPT KILL would leave half a change */
+    int busy;   /* past busy-reply-threshold: other clients get -BUSY */
+    int killed; /* SCRIPT KILL / FUNCTION KILL / SHUTDOWN asked it to stop */
 } run;
+
+static uint64_t busy_total, killed_total;
+
+/* How a busy script lets other clients in (net_serve_while_busy). */
+static script_yield_fn yield_to_clients;
+
+/* The count hook runs every this many Lua instructions: rare enough to cost
+ * nothing, frequent enough (well under a millisecond) to answer quickly. */
+#define HOOK_INSTRUCTIONS 100000
+
+#define BUSY_EVAL_ERROR                                                                            \
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+#define BUSY_FUNCTION_ERROR                                                                        \
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+#define KILLED_ERROR "ERR Script killed by user with SCRIPT KILL..."
 
 /* redis.call's argv; kept between calls because a Lua error may unwind
  * through the builder at any point, and static arrays cannot leak. */
@@ -402,6 +423,84 @@ static void write_value(lua_State *L, int index, reply_writer *w)
     }
 }
 
+/* ---- long-running scripts ------------------------------------------- */
+
+/* Raises the kill error. It is an error table, so error_handler names the
+ * script line; sandbox_pcall refuses to catch it, so the script ends. */
+static int raise_killed(lua_State *L)
+{
+    push_error_table(L, KILLED_ERROR, strlen(KILLED_ERROR));
+    return lua_error(L);
+}
+
+/* Every HOOK_INSTRUCTIONS instructions: past the threshold the script
+ * becomes busy and, from then on, each call lets other clients in (they get
+ * -BUSY, or may kill the script) before the script goes on. */
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (!run.busy) {
+        int64_t elapsed_ms = clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000;
+        if (elapsed_ms < server.config.busy_reply_threshold)
+            return;
+        run.busy = 1;
+        busy_total++;
+        server_log(LOG_WARNING,
+                   "Script %s still running after %lld ms (busy-reply-threshold): other "
+                   "clients get -BUSY until it ends or %s stops it.",
+                   run.sha, (long long)elapsed_ms,
+                   run.is_function ? "FUNCTION KILL" : "SCRIPT KILL");
+    }
+    if (yield_to_clients && !run.killed)
+        yield_to_clients(run.caller);
+    if (server.shutdown_requested && !run.killed) {
+        /* SHUTDOWN NOSAVE from another client: stop here; the caller's
+         * connection goes with the server, as in Redis. */
+        run.killed = 1;
+        run.caller->flags |= CLIENT_CLOSE_ASAP;
+    }
+    if (run.killed)
+        raise_killed(L);
+}
+
+void script_set_yield(script_yield_fn fn)
+{
+    yield_to_clients = fn;
+}
+
+const char *script_busy_error(void)
+{
+    if (run.caller == NULL || !run.busy)
+        return NULL;
+    return run.is_function ? BUSY_FUNCTION_ERROR : BUSY_EVAL_ERROR;
+}
+
+void script_get_busy_stats(script_busy_stats *out)
+{
+    out->busy = script_busy_error() != NULL;
+    out->busy_total = busy_total;
+    out->killed_total = killed_total;
+}
+
+void script_kill(client *c, int function)
+{
+    if (run.caller == NULL || !run.busy) {
+        reply_error(&c->reply, "NOTBUSY No scripts in execution right now.");
+    } else if (run.wrote) {
+        reply_error(&c->reply,
+                    "UNKILLABLE Sorry the script already executed write commands against the "
+                    "dataset. You can either wait the script termination or kill the server in a "
+                    "hard way using the SHUTDOWN NOSAVE command.");
+    } else if (function != run.is_function) {
+        /* SCRIPT KILL stops only EVAL scripts, FUNCTION KILL only
+         * functions: the reply names the right one. */
+        reply_error(&c->reply, script_busy_error());
+    } else {
+        run.killed = 1;
+        reply_ok(&c->reply);
+    }
+}
+
 /* ---- the redis library ----------------------------------------------- */
 
 static int arity_ok(const command *cmd, int argc)
@@ -500,6 +599,8 @@ static int call_common(lua_State *L, int raise)
     client *sc = script_client;
     if ((cmd->flags & CMD_DENYOOM) && evict_before_command(sc, cmd) != 0)
         return call_failed(L, raise, EVICT_OOM_ERROR);
+    if (cmd->flags & CMD_WRITE)
+        run.wrote = 1;
 
     buffer_clear(&sc->reply.out);
     sc->argc = argc;
@@ -739,6 +840,8 @@ static int sandbox_pcall(lua_State *L)
         lua_insert(L, 1);
         return lua_gettop(L);
     }
+    if (run.killed)
+        return lua_error(L); /* a killed script may not catch its end */
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "err");
         if (lua_type(L, -1) == LUA_TSTRING)
@@ -1075,6 +1178,48 @@ static void set_argument_table(const char *name, client *c, int first, int count
     lua_pop(lua, 1);
 }
 
+/* Calls the function on top of the stack (the error handler at handler
+ * below it) for c, with the count hook that makes a long run interruptible,
+ * and writes its reply or error to c. Pops both. */
+static void execute(client *c, const char *name, int handler, int read_only, int is_function,
+                    script_call_fn call)
+{
+    snprintf(run.sha, sizeof(run.sha), "%s", name);
+    run.caller = c;
+    run.read_only = read_only;
+    run.is_function = is_function;
+    run.call = call;
+    run.start_ticks = clock_ticks();
+    run.wrote = run.busy = run.killed = 0;
+    script_client->db = c->db;
+    script_client->reply.protocol = 2;
+    buffer_clear(&script_client->reply.out);
+
+    lua_sethook(lua, count_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    int status = lua_pcall(lua, 0, 1, handler);
+    lua_sethook(lua, NULL, 0, 0);
+    if (status != 0) {
+        size_t len;
+        const char *text = lua_tolstring(lua, -1, &len);
+        if (text)
+            reply_error_len(&c->reply, text, len);
+        else
+            reply_error(&c->reply, "ERR Error running script");
+    } else {
+        write_value(lua, lua_gettop(lua), &c->reply);
+    }
+    if (run.killed)
+        killed_total++;
+    if (run.busy)
+        server_log(LOG_WARNING, "Script %s ended after %lld ms%s.", run.sha,
+                   (long long)(clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000),
+                   run.killed ? " (killed)" : "");
+    lua_settop(lua, handler - 1);
+    run.caller = NULL;
+    run.busy = 0;
+    buffer_clear(&script_client->reply.out);
+}
+
 int script_run(client *c, const char *sha, size_t sha_len, int first_key, int numkeys,
                int read_only, script_call_fn call)
 {
@@ -1092,26 +1237,6 @@ int script_run(client *c, const char *sha, size_t sha_len, int first_key, int nu
     set_argument_table("KEYS", c, first_key, numkeys);
     set_argument_table("ARGV", c, first_key + numkeys, c->argc - first_key - numkeys);
 
-    memcpy(run.sha, name, sizeof(run.sha));
-    run.caller = c;
-    run.read_only = read_only;
-    run.call = call;
-    script_client->db = c->db;
-    script_client->reply.protocol = 2;
-    buffer_clear(&script_client->reply.out);
-
-    if (lua_pcall(lua, 0, 1, handler) != 0) {
-        size_t len;
-        const char *text = lua_tolstring(lua, -1, &len);
-        if (text)
-            reply_error_len(&c->reply, text, len);
-        else
-            reply_error(&c->reply, "ERR Error running script");
-    } else {
-        write_value(lua, lua_gettop(lua), &c->reply);
-    }
-    lua_settop(lua, handler - 1);
-    run.caller = NULL;
-    buffer_clear(&script_client->reply.out);
+    execute(c, name, handler, read_only, 0, call);
     return 0;
 }

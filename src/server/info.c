@@ -349,6 +349,16 @@ static void section_stats(buffer *out)
                    (unsigned long long)server.stats.commands_processed,
                    (unsigned long long)server.stats.client_query_limit_disconnections,
                    (unsigned long long)server.stats.client_output_limit_disconnections);
+    /* Rivet's own: a script running past busy-reply-threshold, and how many
+     * did so or were killed since start-up. */
+    script_busy_stats busy;
+    script_get_busy_stats(&busy);
+    buffer_appendf(out,
+                   "script_busy:%d\r\n"
+                   "total_busy_scripts:%llu\r\n"
+                   "total_killed_scripts:%llu\r\n",
+                   busy.busy, (unsigned long long)busy.busy_total,
+                   (unsigned long long)busy.killed_total);
 }
 
 static void section_replication(buffer *out)

@@ -212,6 +212,7 @@ static int start(int argc, char **argv)
     command_register_types(server.keyspace);
     command_table_init();
     script_init();
+    script_set_yield(net_serve_while_busy);
     server.slowlog = slowlog_create();
     server.errorstats = errorstats_create();
     signal(SIGPIPE, SIG_IGN);
