@@ -57,4 +57,38 @@ typedef struct script_busy_stats {
 } script_busy_stats;
 void script_get_busy_stats(script_busy_stats *out);
 
+/* The script or function running now, for FUNCTION STATS. */
+typedef struct script_running_info {
+    const client *caller;
+    const char *name; /* SHA-1 or function name */
+    int is_function;
+    int64_t duration_ms;
+} script_running_info;
+/* Returns 1 and fills out while a script runs, 0 otherwise. */
+int script_running(script_running_info *out);
+
+/* ---- functions (src/script/functions.c) ----
+ * Libraries registered by FUNCTION LOAD, in their own Lua state. Error
+ * texts are Redis 7's, without the leading '-'. */
+
+/* Loads a library ("#!lua name=<lib>" first line). Returns 0 with the
+ * library name in *result, or -1 with the error text in *result; the caller
+ * frees *result with mem_free. With replace, a library of the same name is
+ * swapped for the new one only if the new one loads. */
+int function_load(const char *code, size_t len, int replace, char **result);
+int function_exists(const char *name, size_t len);
+/* FCALL / FCALL_RO of the function named c->argv[1]: keys are argv[first_key
+ * .. +numkeys), args the rest. Replies (errors included) to c. */
+void function_call(client *c, int first_key, int numkeys, int read_only, script_call_fn call);
+/* Returns -1 when no library has that name (case matters). */
+int function_delete(const char *name, size_t len);
+void function_flush(void);
+/* FUNCTION LIST: pattern (NULL for all) matches library names, any case. */
+void function_list(client *c, const char *pattern, size_t pattern_len, int with_code);
+/* FUNCTION STATS. */
+void function_stats(client *c);
+/* Bytes the functions' Lua state holds. */
+size_t function_memory_used(void);
+void function_release(void);
+
 #endif

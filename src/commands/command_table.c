@@ -381,6 +381,7 @@ static const command *const families[] = {
     pubsub_command_rows,
     ratelimit_command_rows,
     script_command_rows,
+    function_command_rows,
     set_command_rows,
     stream_command_rows,
     zset_command_rows,

@@ -61,6 +61,7 @@ extern const command bitmap_command_rows[];
 extern const command hll_command_rows[];
 extern const command stream_command_rows[];
 extern const command script_command_rows[];
+extern const command function_command_rows[];
 extern const command memory_command_rows[];
 extern const command lock_command_rows[];
 extern const command idempotency_command_rows[];

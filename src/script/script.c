@@ -14,6 +14,8 @@
  * is reported apart as used_memory_lua. */
 #include "rivet/script.h"
 
+#include "engine.h"
+
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -41,8 +43,8 @@ int script_open_cmsgpack(lua_State *L);
 int script_open_struct(lua_State *L);
 
 #define SCRIPT_CHUNK_NAME "@user_script"
-#define REGISTRY_SCRIPTS  "rivet.scripts"  /* sha -> compiled function */
-#define REGISTRY_GLOBALS  "rivet.globals"  /* the real globals behind the guard */
+#define REGISTRY_SCRIPTS  "rivet.scripts" /* sha -> compiled function */
+#define REGISTRY_GLOBALS  ENGINE_REGISTRY_GLOBALS
 #define REGISTRY_READONLY "rivet.readonly" /* set of tables rawset may not touch */
 
 static lua_State *lua;
@@ -55,6 +57,7 @@ static struct {
     client *caller;
     char sha[41]; /* the script's SHA-1, or the function's name */
     int read_only;
+    int allow_oom;
     int is_function;
     script_call_fn call;
     uint64_t start_ticks;
@@ -124,7 +127,7 @@ static int call_failed(lua_State *L, int raise, const char *text)
  * the error happened, so it can name the script line, and it turns any error
  * value into the reply text Redis 7 gives:
  *   "<error> script: <sha>, on @user_script:<line>." */
-static int error_handler(lua_State *L)
+int engine_error_handler(lua_State *L)
 {
     const char *source = "?";
     int line = 0;
@@ -475,6 +478,17 @@ const char *script_busy_error(void)
     return run.is_function ? BUSY_FUNCTION_ERROR : BUSY_EVAL_ERROR;
 }
 
+int script_running(script_running_info *out)
+{
+    if (run.caller == NULL)
+        return 0;
+    out->caller = run.caller;
+    out->name = run.sha;
+    out->is_function = run.is_function;
+    out->duration_ms = clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000;
+    return 1;
+}
+
 void script_get_busy_stats(script_busy_stats *out)
 {
     out->busy = script_busy_error() != NULL;
@@ -597,7 +611,7 @@ static int call_common(lua_State *L, int raise)
         return 1;
     }
     client *sc = script_client;
-    if ((cmd->flags & CMD_DENYOOM) && evict_before_command(sc, cmd) != 0)
+    if ((cmd->flags & CMD_DENYOOM) && !run.allow_oom && evict_before_command(sc, cmd) != 0)
         return call_failed(L, raise, EVICT_OOM_ERROR);
     if (cmd->flags & CMD_WRITE)
         run.wrote = 1;
@@ -668,16 +682,16 @@ static int redis_status_reply(lua_State *L)
     return 1;
 }
 
-static int redis_log(lua_State *L)
+int engine_redis_log(lua_State *L)
 {
     int argc = lua_gettop(L);
     if (argc < 2)
-        return luaL_error(L, "redis.log() requires two arguments or more.");
+        return call_failed(L, 1, "ERR redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1))
-        return luaL_error(L, "First argument must be a number (log level).");
+        return call_failed(L, 1, "ERR First argument must be a number (log level).");
     int level = (int)lua_tonumber(L, 1);
     if (level < LOG_DEBUG || level > LOG_WARNING)
-        return luaL_error(L, "Invalid debug level.");
+        return call_failed(L, 1, "ERR Invalid debug level.");
     /* The message is the remaining arguments joined by spaces. */
     luaL_Buffer message;
     luaL_buffinit(L, &message);
@@ -739,7 +753,7 @@ static void open_redis_library(lua_State *L)
         {"sha1hex", redis_sha1hex},
         {"error_reply", redis_error_reply},
         {"status_reply", redis_status_reply},
-        {"log", redis_log},
+        {"log", engine_redis_log},
         {"setresp", redis_setresp},
         {"set_repl", redis_set_repl},
         {"replicate_commands", redis_replicate_commands},
@@ -763,6 +777,11 @@ static void open_redis_library(lua_State *L)
     set_integer_field(L, "REPL_ALL", 3);
     lua_pushstring(L, RIVET_REDIS_COMPAT_VERSION);
     lua_setfield(L, -2, "REDIS_VERSION");
+    /* 7.2.4 is 0x070204: one byte per part, as Redis encodes it. */
+    int major = 0, minor = 0, patch = 0;
+    sscanf(RIVET_REDIS_COMPAT_VERSION, "%d.%d.%d", &major, &minor, &patch);
+    lua_pushinteger(L, (major << 16) | (minor << 8) | patch);
+    lua_setfield(L, -2, "REDIS_VERSION_NUM");
     lua_setglobal(L, "redis");
 }
 
@@ -854,7 +873,7 @@ static int sandbox_pcall(lua_State *L)
     return 2;
 }
 
-static int readonly_newindex(lua_State *L)
+int engine_readonly_newindex(lua_State *L)
 {
     return luaL_error(L, "Attempt to modify a readonly table");
 }
@@ -892,7 +911,7 @@ static int sandbox_rawget(lua_State *L)
     return 1;
 }
 
-static void mark_readonly(lua_State *L, int index)
+void engine_mark_readonly(lua_State *L, int index)
 {
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
     lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_READONLY);
@@ -915,12 +934,12 @@ static void protect_library(lua_State *L, const char *name)
     lua_newtable(L); /* its metatable */
     lua_pushvalue(L, -3);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, readonly_newindex);
+    lua_pushcfunction(L, engine_readonly_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
-    mark_readonly(L, -1);
+    engine_mark_readonly(L, -1);
     lua_setglobal(L, name);
     lua_pop(L, 1);
 }
@@ -961,13 +980,13 @@ static void protect_globals(lua_State *L)
     lua_pushvalue(L, hidden);
     lua_pushcclosure(L, globals_index, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, readonly_newindex);
+    lua_pushcfunction(L, engine_readonly_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, LUA_GLOBALSINDEX);
     lua_pushvalue(L, LUA_GLOBALSINDEX);
-    mark_readonly(L, -1);
+    engine_mark_readonly(L, -1);
     lua_pop(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_GLOBALS);
 }
@@ -979,7 +998,7 @@ static void open_library(lua_State *L, const char *name, lua_CFunction open)
     lua_call(L, 1, 0);
 }
 
-static lua_State *create_state(void)
+lua_State *engine_create_state(void)
 {
     lua_State *L = luaL_newstate();
     if (L == NULL) {
@@ -1049,7 +1068,7 @@ void script_init(void)
 {
     if (lua != NULL)
         return;
-    lua = create_state();
+    lua = engine_create_state();
     cached_count = 0;
     script_client = client_create();
     /* The script client must never block (inside a script there is no
@@ -1059,6 +1078,7 @@ void script_init(void)
 
 void script_release(void)
 {
+    function_release();
     if (lua) {
         lua_close(lua);
         lua = NULL;
@@ -1075,10 +1095,17 @@ void script_release(void)
 
 /* Programs that run commands without the server's start-up (the fuzzer,
  * unit tests) get the interpreter on first use. */
-static void ensure_started(void)
+void engine_ensure_started(void)
 {
     if (lua == NULL)
         script_init();
+}
+
+void engine_push_error(lua_State *L, const char *text)
+{
+    lua_newtable(L);
+    lua_pushstring(L, text);
+    lua_setfield(L, -2, "err");
 }
 
 /* Lowercase copy of a 40-digit name; 0 if it cannot be one. */
@@ -1102,7 +1129,7 @@ static void push_cached(const char *sha)
 
 int script_load(const char *body, size_t len, char sha[41], char **error)
 {
-    ensure_started();
+    engine_ensure_started();
     sha1_hex(body, len, sha);
     push_cached(sha);
     int cached = !lua_isnil(lua, -1);
@@ -1133,7 +1160,7 @@ int script_load(const char *body, size_t len, char sha[41], char **error)
 
 int script_exists(const char *sha, size_t len)
 {
-    ensure_started();
+    engine_ensure_started();
     char name[41];
     if (!normalize_sha(sha, len, name))
         return 0;
@@ -1145,11 +1172,11 @@ int script_exists(const char *sha, size_t len)
 
 void script_flush(void)
 {
-    ensure_started();
+    engine_ensure_started();
     /* A fresh state also drops whatever the old scripts left in the Lua
      * heap. */
     lua_close(lua);
-    lua = create_state();
+    lua = engine_create_state();
     cached_count = 0;
 }
 
@@ -1178,16 +1205,14 @@ static void set_argument_table(const char *name, client *c, int first, int count
     lua_pop(lua, 1);
 }
 
-/* Calls the function on top of the stack (the error handler at handler
- * below it) for c, with the count hook that makes a long run interruptible,
- * and writes its reply or error to c. Pops both. */
-static void execute(client *c, const char *name, int handler, int read_only, int is_function,
-                    script_call_fn call)
+void engine_execute(lua_State *L, client *c, const char *name, int handler, int nargs,
+                    const engine_run_mode *mode, script_call_fn call)
 {
     snprintf(run.sha, sizeof(run.sha), "%s", name);
     run.caller = c;
-    run.read_only = read_only;
-    run.is_function = is_function;
+    run.read_only = mode->read_only;
+    run.allow_oom = mode->allow_oom;
+    run.is_function = mode->is_function;
     run.call = call;
     run.start_ticks = clock_ticks();
     run.wrote = run.busy = run.killed = 0;
@@ -1195,18 +1220,18 @@ static void execute(client *c, const char *name, int handler, int read_only, int
     script_client->reply.protocol = 2;
     buffer_clear(&script_client->reply.out);
 
-    lua_sethook(lua, count_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
-    int status = lua_pcall(lua, 0, 1, handler);
-    lua_sethook(lua, NULL, 0, 0);
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    int status = lua_pcall(L, nargs, 1, handler);
+    lua_sethook(L, NULL, 0, 0);
     if (status != 0) {
         size_t len;
-        const char *text = lua_tolstring(lua, -1, &len);
+        const char *text = lua_tolstring(L, -1, &len);
         if (text)
             reply_error_len(&c->reply, text, len);
         else
             reply_error(&c->reply, "ERR Error running script");
     } else {
-        write_value(lua, lua_gettop(lua), &c->reply);
+        write_value(L, lua_gettop(L), &c->reply);
     }
     if (run.killed)
         killed_total++;
@@ -1214,7 +1239,7 @@ static void execute(client *c, const char *name, int handler, int read_only, int
         server_log(LOG_WARNING, "Script %s ended after %lld ms%s.", run.sha,
                    (long long)(clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000),
                    run.killed ? " (killed)" : "");
-    lua_settop(lua, handler - 1);
+    lua_settop(L, handler - 1);
     run.caller = NULL;
     run.busy = 0;
     buffer_clear(&script_client->reply.out);
@@ -1226,8 +1251,8 @@ int script_run(client *c, const char *sha, size_t sha_len, int first_key, int nu
     char name[41];
     if (!normalize_sha(sha, sha_len, name))
         return -1;
-    ensure_started();
-    lua_pushcfunction(lua, error_handler);
+    engine_ensure_started();
+    lua_pushcfunction(lua, engine_error_handler);
     int handler = lua_gettop(lua);
     push_cached(name);
     if (lua_isnil(lua, -1)) {
@@ -1237,6 +1262,7 @@ int script_run(client *c, const char *sha, size_t sha_len, int first_key, int nu
     set_argument_table("KEYS", c, first_key, numkeys);
     set_argument_table("ARGV", c, first_key + numkeys, c->argc - first_key - numkeys);
 
-    execute(c, name, handler, read_only, 0, call);
+    engine_run_mode mode = {.read_only = read_only};
+    engine_execute(lua, c, name, handler, 0, &mode, call);
     return 0;
 }

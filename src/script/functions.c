@@ -1,0 +1,702 @@
+/* Functions (Redis 7): libraries of named Lua functions loaded with
+ * FUNCTION LOAD and called with FCALL / FCALL_RO.
+ *
+ * Libraries live in their own Lua state, apart from EVAL's script cache, so
+ * SCRIPT FLUSH and FUNCTION FLUSH each drop only their own. Each library's
+ * code runs once, at load, in an environment of its own: while it loads,
+ * that environment offers only a reduced `redis` table (register_function,
+ * log, the log levels and the version); afterwards the same environment
+ * reads through to the full sandbox, so the registered callbacks see
+ * `redis.call`, `string`, `cjson` ... but never KEYS or ARGV (they get keys
+ * and args as parameters). Writes to the environment fail, as Redis's do.
+ *
+ * The C side keeps the libraries in a list; FCALL finds a function by a
+ * case-insensitive scan (libraries hold a handful of functions each; the Lua
+ * call dwarfs the scan). Callbacks are held by Lua registry references. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine.h"
+#include "rivet/buffer.h"
+#include "rivet/clock.h"
+#include "rivet/evict.h"
+#include "rivet/glob.h"
+#include "rivet/memory.h"
+#include "rivet/server.h"
+
+#define FUNCTION_CHUNK_NAME "@user_function"
+#define REGISTRY_LOAD_ENV   "rivet.load_globals" /* what library code sees while it loads */
+/* Library code that runs longer than this at load is stopped: it cannot be
+ * killed (the loading client is the only one that could ask). */
+#define LOAD_TIMEOUT_MS 500
+
+enum function_flag {
+    FUNCTION_NO_WRITES = 1 << 0,
+    FUNCTION_ALLOW_OOM = 1 << 1,
+    FUNCTION_ALLOW_STALE = 1 << 2,
+    FUNCTION_NO_CLUSTER = 1 << 3,
+    FUNCTION_ALLOW_CROSS_SLOT = 1 << 4,
+};
+
+/* In the order FUNCTION LIST shows them. */
+static const char *const flag_names[] = {
+    "no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", NULL};
+
+typedef struct function_def {
+    char *name;
+    char *description; /* NULL when not given */
+    int flags;
+    int ref; /* the callback, in the registry */
+} function_def;
+
+typedef struct library {
+    char *name;
+    char *code;
+    size_t code_len;
+    function_def *functions;
+    size_t count, cap;
+    struct library *next;
+} library;
+
+static lua_State *flua;
+static library *libraries;
+static size_t library_count, function_total;
+
+/* The library being loaded: register_function appends to it. */
+static library *loading;
+static uint64_t load_start_ticks;
+
+/* A NUL-terminated copy of len bytes. */
+static char *copy_text(const char *s, size_t len)
+{
+    char *copy = mem_alloc(len + 1);
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    return copy;
+}
+
+/* ---- names and flags ------------------------------------------------- */
+
+static int valid_name(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+#define ERR_BAD_NAME                                                                               \
+    "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least " \
+    "one character long"
+
+static int flag_from_name(const char *name)
+{
+    for (int i = 0; flag_names[i]; i++)
+        if (strcmp(flag_names[i], name) == 0)
+            return 1 << i;
+    return 0;
+}
+
+/* ---- libraries ------------------------------------------------------- */
+
+static void library_free(library *lib, int unref)
+{
+    for (size_t i = 0; i < lib->count; i++) {
+        if (unref && flua)
+            luaL_unref(flua, LUA_REGISTRYINDEX, lib->functions[i].ref);
+        mem_free(lib->functions[i].name);
+        mem_free(lib->functions[i].description);
+    }
+    mem_free(lib->functions);
+    mem_free(lib->name);
+    mem_free(lib->code);
+    mem_free(lib);
+}
+
+static library *library_find(const char *name, size_t len)
+{
+    for (library *lib = libraries; lib; lib = lib->next)
+        if (strlen(lib->name) == len && memcmp(lib->name, name, len) == 0)
+            return lib;
+    return NULL;
+}
+
+/* Function names compare without case, as Redis's function dictionary does. */
+static function_def *function_find(const char *name, size_t len, library **owner)
+{
+    for (library *lib = libraries; lib; lib = lib->next)
+        for (size_t i = 0; i < lib->count; i++)
+            if (strlen(lib->functions[i].name) == len &&
+                strncasecmp(lib->functions[i].name, name, len) == 0) {
+                if (owner)
+                    *owner = lib;
+                return &lib->functions[i];
+            }
+    return NULL;
+}
+
+static void library_unlink(library *lib)
+{
+    for (library **p = &libraries; *p; p = &(*p)->next)
+        if (*p == lib) {
+            *p = lib->next;
+            break;
+        }
+    library_count--;
+    function_total -= lib->count;
+}
+
+/* ---- register_function ----------------------------------------------- */
+
+static int register_failed(lua_State *L, const char *text)
+{
+    engine_push_error(L, text);
+    return lua_error(L);
+}
+
+/* Reads redis.register_function's named form {function_name=, callback=,
+ * flags=, description=} from the table at 1. The values are kept in stack
+ * slots 2 (name), 3 (callback) and 4 (description) so converted strings
+ * stay alive; the callback is pushed on top at the end. */
+static int read_named_arguments(lua_State *L, const char **name, size_t *name_len,
+                                const char **description, int *flags)
+{
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        int slot = 0;
+        if (strcmp(key, "function_name") == 0) {
+            if (!lua_isstring(L, -1))
+                return register_failed(L, "ERR function_name argument given to "
+                                          "redis.register_function must be a string");
+            slot = 2;
+        } else if (strcmp(key, "callback") == 0) {
+            if (!lua_isfunction(L, -1))
+                return register_failed(L, "ERR callback argument given to "
+                                          "redis.register_function must be a function");
+            slot = 3;
+        } else if (strcmp(key, "description") == 0) {
+            if (!lua_isstring(L, -1))
+                return register_failed(L, "ERR description argument given to "
+                                          "redis.register_function must be a string");
+            slot = 4;
+        } else if (strcmp(key, "flags") == 0) {
+            if (!lua_istable(L, -1))
+                return register_failed(L, "ERR flags argument to redis.register_function must "
+                                          "be a table representing function flags");
+            int table = lua_gettop(L);
+            for (int i = 1;; i++) {
+                lua_rawgeti(L, table, i);
+                if (lua_isnil(L, -1)) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                int flag = lua_type(L, -1) == LUA_TSTRING ? flag_from_name(lua_tostring(L, -1)) : 0;
+                if (flag == 0)
+                    return register_failed(L, "ERR unknown flag given");
+                *flags |= flag;
+                lua_pop(L, 1);
+            }
+        } else {
+            return register_failed(L, "ERR unknown argument given to redis.register_function");
+        }
+        if (slot) {
+            lua_pushvalue(L, -1);
+            lua_replace(L, slot);
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_isnil(L, 2))
+        return register_failed(L, "ERR redis.register_function must get a function name argument");
+    if (lua_isnil(L, 3))
+        return register_failed(L, "ERR redis.register_function must get a callback argument");
+    *name = lua_tolstring(L, 2, name_len);
+    if (!lua_isnil(L, 4))
+        *description = lua_tostring(L, 4);
+    lua_pushvalue(L, 3);
+    return 0;
+}
+
+static int redis_register_function(lua_State *L)
+{
+    if (loading == NULL)
+        return register_failed(L, "ERR redis.register_function can only be called on FUNCTION "
+                                  "LOAD command");
+    int argc = lua_gettop(L);
+    const char *name = NULL, *description = NULL;
+    size_t name_len = 0;
+    int flags = 0;
+    if (argc == 1) {
+        if (!lua_istable(L, 1))
+            return register_failed(L, "ERR calling redis.register_function with a single argument "
+                                      "is only applicable to Lua table (representing named "
+                                      "arguments).");
+        read_named_arguments(L, &name, &name_len, &description, &flags);
+    } else if (argc == 2) {
+        if (!lua_isstring(L, 1))
+            return register_failed(
+                L, "ERR first argument to redis.register_function must be a string");
+        if (!lua_isfunction(L, 2))
+            return register_failed(
+                L, "ERR second argument to redis.register_function must be a function");
+        name = lua_tolstring(L, 1, &name_len);
+        lua_pushvalue(L, 2);
+    } else {
+        return register_failed(L, "ERR wrong number of arguments to redis.register_function");
+    }
+    if (!valid_name(name, name_len))
+        return register_failed(L, ERR_BAD_NAME);
+    for (size_t i = 0; i < loading->count; i++)
+        if (strcmp(loading->functions[i].name, name) == 0)
+            return register_failed(L, "ERR Function already exists in the library");
+    if (loading->count == loading->cap) {
+        loading->cap = loading->cap ? loading->cap * 2 : 4;
+        loading->functions =
+            mem_realloc(loading->functions, sizeof(*loading->functions) * loading->cap);
+    }
+    function_def *f = &loading->functions[loading->count++];
+    f->name = mem_strdup(name);
+    f->description = description ? mem_strdup(description) : NULL;
+    f->flags = flags;
+    f->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the callback */
+    return 0;
+}
+
+/* ---- the functions' Lua state ------------------------------------------ */
+
+/* __index of a guarded table: reads the table in upvalue 1, and reports a
+ * missing name as Redis does. */
+static int guarded_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (!lua_isnil(L, -1))
+        return 1;
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+                      name ? name : "?");
+}
+
+/* A library environment's __index: the load-time globals while its code
+ * loads, the full sandbox afterwards. */
+static int library_env_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(loading ? 1 : 2));
+    if (!lua_isnil(L, -1))
+        return 1;
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+                      name ? name : "?");
+}
+
+/* An empty table whose reads go to index (with its upvalues) and whose
+ * writes fail; pushed. */
+static void push_guard(lua_State *L, lua_CFunction index, int upvalues)
+{
+    lua_newtable(L); /* the guard, under its upvalues for now */
+    lua_insert(L, -upvalues - 1);
+    lua_newtable(L); /* its metatable */
+    lua_insert(L, -upvalues - 1);
+    lua_pushcclosure(L, index, upvalues);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, engine_readonly_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    engine_mark_readonly(L, -1);
+}
+
+static void set_number(lua_State *L, const char *name, lua_Number value)
+{
+    lua_pushnumber(L, value);
+    lua_setfield(L, -2, name);
+}
+
+/* The globals library code sees while it loads: only a reduced redis. */
+static void create_load_globals(lua_State *L)
+{
+    lua_newtable(L); /* the real reduced redis table */
+    lua_pushcfunction(L, redis_register_function);
+    lua_setfield(L, -2, "register_function");
+    lua_pushcfunction(L, engine_redis_log);
+    lua_setfield(L, -2, "log");
+    set_number(L, "LOG_DEBUG", LOG_DEBUG);
+    set_number(L, "LOG_VERBOSE", LOG_VERBOSE);
+    set_number(L, "LOG_NOTICE", LOG_NOTICE);
+    set_number(L, "LOG_WARNING", LOG_WARNING);
+    lua_getfield(L, LUA_REGISTRYINDEX, ENGINE_REGISTRY_GLOBALS);
+    lua_getfield(L, -1, "redis");
+    lua_getfield(L, -1, "REDIS_VERSION");
+    lua_setfield(L, -4, "REDIS_VERSION");
+    lua_getfield(L, -1, "REDIS_VERSION_NUM");
+    lua_setfield(L, -4, "REDIS_VERSION_NUM");
+    lua_pop(L, 2);
+    push_guard(L, guarded_index, 1);
+    lua_newtable(L); /* the load-time globals */
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "redis");
+    lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_LOAD_ENV);
+}
+
+static void ensure_state(void)
+{
+    engine_ensure_started();
+    if (flua)
+        return;
+    flua = engine_create_state();
+    create_load_globals(flua);
+}
+
+/* ---- FUNCTION LOAD ------------------------------------------------------ */
+
+/* The first line, "#!<engine> name=<library>": split on blanks. Returns 0
+ * with the engine and name, or -1 with Redis's error text. */
+static int parse_shebang(const char *code, size_t len, char **engine, char **name,
+                         size_t *body_offset, const char **error, buffer *message)
+{
+    if (len < 2 || code[0] != '#' || code[1] != '!') {
+        *error = "ERR Missing library metadata";
+        return -1;
+    }
+    const char *eol = memchr(code, '\n', len);
+    if (eol == NULL) {
+        *error = "ERR Invalid library metadata";
+        return -1;
+    }
+    *body_offset = (size_t)(eol - code);
+    *engine = NULL;
+    *name = NULL;
+    const char *p = code;
+    int first = 1;
+    while (p < eol) {
+        while (p < eol && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p == eol)
+            break;
+        const char *start = p;
+        while (p < eol && *p != ' ' && *p != '\t' && *p != '\r')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (first) {
+            *engine = copy_text(start + 2, n - 2);
+            first = 0;
+        } else if (n >= 5 && strncasecmp(start, "name=", 5) == 0) {
+            if (*name) {
+                *error = "ERR Invalid metadata value, name argument was given multiple times";
+                return -1;
+            }
+            *name = copy_text(start + 5, n - 5);
+        } else {
+            buffer_appendf(message, "ERR Invalid metadata value given: %.*s", (int)n, start);
+            *error = message->data;
+            return -1;
+        }
+    }
+    if (*name == NULL) {
+        *error = "ERR Library name was not given";
+        return -1;
+    }
+    if (strcasecmp(*engine, "lua") != 0) {
+        buffer_appendf(message, "ERR Engine '%s' not found", *engine);
+        *error = message->data;
+        return -1;
+    }
+    if (!valid_name(*name, strlen(*name))) {
+        *error = ERR_BAD_NAME;
+        return -1;
+    }
+    return 0;
+}
+
+static void load_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (clock_ticks_to_us(clock_ticks() - load_start_ticks) / 1000 >= LOAD_TIMEOUT_MS) {
+        engine_push_error(L, "ERR FUNCTION LOAD timeout");
+        lua_error(L);
+    }
+}
+
+/* Runs the library's code in its own environment; the functions it
+ * registers land in lib. Returns 0, or -1 with the error in message. */
+static int run_library_code(library *lib, const char *body, size_t len, buffer *message)
+{
+    lua_State *L = flua;
+    if (luaL_loadbuffer(L, body, len, FUNCTION_CHUNK_NAME) != 0) {
+        buffer_appendf(message, "ERR Error compiling function: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_LOAD_ENV);
+    lua_getfield(L, LUA_REGISTRYINDEX, ENGINE_REGISTRY_GLOBALS);
+    push_guard(L, library_env_index, 2);
+    lua_setfenv(L, -2);
+    loading = lib;
+    load_start_ticks = clock_ticks();
+    lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
+    int status = lua_pcall(L, 0, 0, 0);
+    lua_sethook(L, NULL, 0, 0);
+    loading = NULL;
+    if (status == 0)
+        return 0;
+    /* Error tables carry their code; Lua's own errors get ERR. */
+    const char *text = NULL;
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "err");
+        text = lua_tostring(L, -1);
+        buffer_appendf(message, "ERR Error registering functions: %s", text ? text : "");
+        lua_pop(L, 1);
+    } else {
+        text = lua_tostring(L, -1);
+        buffer_appendf(message, "ERR Error registering functions: ERR %s", text ? text : "");
+    }
+    lua_pop(L, 1);
+    return -1;
+}
+
+int function_load(const char *code, size_t len, int replace, char **result)
+{
+    ensure_state();
+    char *engine = NULL, *name = NULL;
+    size_t body = 0;
+    const char *error = NULL;
+    buffer message;
+    buffer_init(&message);
+    library *lib = NULL;
+    if (parse_shebang(code, len, &engine, &name, &body, &error, &message) != 0)
+        goto fail;
+    library *old = library_find(name, strlen(name));
+    if (old && !replace) {
+        buffer_clear(&message);
+        buffer_appendf(&message, "ERR Library '%s' already exists", name);
+        error = message.data;
+        goto fail;
+    }
+    lib = mem_calloc(sizeof(*lib));
+    lib->name = name;
+    name = NULL;
+    /* Compiled from the newline on, so Lua's line numbers count the
+     * shebang line, as Redis's do. */
+    if (run_library_code(lib, code + body, len - body, &message) != 0) {
+        error = message.data;
+        goto fail;
+    }
+    if (lib->count == 0) {
+        error = "ERR No functions registered";
+        goto fail;
+    }
+    for (size_t i = 0; i < lib->count; i++) {
+        library *owner = NULL;
+        const char *fname = lib->functions[i].name;
+        if (function_find(fname, strlen(fname), &owner) && owner != old) {
+            buffer_clear(&message);
+            buffer_appendf(&message, "ERR Function %s already exists", fname);
+            error = message.data;
+            goto fail;
+        }
+    }
+    if (old) {
+        library_unlink(old);
+        library_free(old, 1);
+    }
+    lib->code = copy_text(code, len);
+    lib->code_len = len;
+    lib->next = libraries;
+    libraries = lib;
+    library_count++;
+    function_total += lib->count;
+    *result = mem_strdup(lib->name);
+    mem_free(engine);
+    buffer_release(&message);
+    return 0;
+
+fail:
+    *result = mem_strdup(error);
+    if (lib)
+        library_free(lib, 1);
+    mem_free(engine);
+    mem_free(name);
+    buffer_release(&message);
+    return -1;
+}
+
+/* ---- FCALL ------------------------------------------------------------- */
+
+static void push_strings(lua_State *L, client *c, int first, int count)
+{
+    lua_createtable(L, count, 0);
+    for (int i = 0; i < count; i++) {
+        lua_pushlstring(L, c->argv[first + i], c->argv_len[first + i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+/* Over maxmemory, a function that may write and did not say allow-oom does
+ * not start (Redis's rule for scripts with flags). */
+static int refused_for_memory(client *c, const function_def *f)
+{
+    if (f->flags & (FUNCTION_ALLOW_OOM | FUNCTION_NO_WRITES))
+        return 0;
+    static const command may_grow = {.name = "fcall", .flags = CMD_DENYOOM | CMD_WRITE};
+    return evict_before_command(c, &may_grow) != 0;
+}
+
+int function_exists(const char *name, size_t len)
+{
+    return function_find(name, len, NULL) != NULL;
+}
+
+void function_call(client *c, int first_key, int numkeys, int read_only, script_call_fn call)
+{
+    ensure_state();
+    function_def *f = function_find(c->argv[1], c->argv_len[1], NULL);
+    if (f == NULL) {
+        reply_error(&c->reply, "ERR Function not found");
+        return;
+    }
+    if (read_only && !(f->flags & FUNCTION_NO_WRITES)) {
+        reply_error(&c->reply, "ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    if (refused_for_memory(c, f)) {
+        reply_error(&c->reply, "OOM allow-oom flag is not set on the script, can not run it when "
+                               "used memory > 'maxmemory'");
+        return;
+    }
+    lua_State *L = flua;
+    lua_pushcfunction(L, engine_error_handler);
+    int handler = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+    push_strings(L, c, first_key, numkeys);
+    push_strings(L, c, first_key + numkeys, c->argc - first_key - numkeys);
+    engine_run_mode mode = {.read_only = (f->flags & FUNCTION_NO_WRITES) != 0,
+                            .allow_oom = (f->flags & FUNCTION_ALLOW_OOM) != 0,
+                            .is_function = 1};
+    engine_execute(L, c, f->name, handler, 2, &mode, call);
+}
+
+/* ---- DELETE, FLUSH, LIST, STATS ---------------------------------------- */
+
+int function_delete(const char *name, size_t len)
+{
+    library *lib = library_find(name, len);
+    if (lib == NULL)
+        return -1;
+    library_unlink(lib);
+    library_free(lib, 1);
+    return 0;
+}
+
+void function_flush(void)
+{
+    while (libraries) {
+        library *lib = libraries;
+        libraries = lib->next;
+        library_free(lib, 0);
+    }
+    library_count = function_total = 0;
+    /* A fresh state drops every callback and whatever libraries kept in
+     * upvalues. */
+    if (flua) {
+        lua_close(flua);
+        flua = NULL;
+    }
+}
+
+void function_list(client *c, const char *pattern, size_t pattern_len, int with_code)
+{
+    size_t count = 0;
+    for (library *lib = libraries; lib; lib = lib->next)
+        if (!pattern || glob_match(pattern, pattern_len, lib->name, strlen(lib->name), 1))
+            count++;
+    reply_array(&c->reply, count);
+    for (library *lib = libraries; lib; lib = lib->next) {
+        if (pattern && !glob_match(pattern, pattern_len, lib->name, strlen(lib->name), 1))
+            continue;
+        reply_map(&c->reply, with_code ? 4 : 3);
+        reply_bulk_cstr(&c->reply, "library_name");
+        reply_bulk_cstr(&c->reply, lib->name);
+        reply_bulk_cstr(&c->reply, "engine");
+        reply_bulk_cstr(&c->reply, "LUA");
+        reply_bulk_cstr(&c->reply, "functions");
+        reply_array(&c->reply, lib->count);
+        for (size_t i = 0; i < lib->count; i++) {
+            const function_def *f = &lib->functions[i];
+            reply_map(&c->reply, 3);
+            reply_bulk_cstr(&c->reply, "name");
+            reply_bulk_cstr(&c->reply, f->name);
+            reply_bulk_cstr(&c->reply, "description");
+            if (f->description)
+                reply_bulk_cstr(&c->reply, f->description);
+            else
+                reply_null(&c->reply);
+            reply_bulk_cstr(&c->reply, "flags");
+            size_t flags = 0;
+            for (int b = 0; flag_names[b]; b++)
+                flags += (f->flags >> b) & 1;
+            reply_set(&c->reply, flags);
+            for (int b = 0; flag_names[b]; b++)
+                if (f->flags & (1 << b))
+                    reply_status(&c->reply, flag_names[b]);
+        }
+        if (with_code) {
+            reply_bulk_cstr(&c->reply, "library_code");
+            reply_bulk(&c->reply, lib->code, lib->code_len);
+        }
+    }
+}
+
+void function_stats(client *c)
+{
+    script_running_info running;
+    reply_map(&c->reply, 2);
+    reply_bulk_cstr(&c->reply, "running_script");
+    if (script_running(&running)) {
+        reply_map(&c->reply, 3);
+        reply_bulk_cstr(&c->reply, "name");
+        reply_bulk_cstr(&c->reply, running.name);
+        reply_bulk_cstr(&c->reply, "command");
+        reply_array(&c->reply, (size_t)running.caller->argc);
+        for (int i = 0; i < running.caller->argc; i++)
+            reply_bulk(&c->reply, running.caller->argv[i], running.caller->argv_len[i]);
+        reply_bulk_cstr(&c->reply, "duration_ms");
+        reply_integer(&c->reply, running.duration_ms);
+    } else {
+        reply_null(&c->reply);
+    }
+    reply_bulk_cstr(&c->reply, "engines");
+    reply_map(&c->reply, 1);
+    reply_bulk_cstr(&c->reply, "LUA");
+    reply_map(&c->reply, 2);
+    reply_bulk_cstr(&c->reply, "libraries_count");
+    reply_integer(&c->reply, (int64_t)library_count);
+    reply_bulk_cstr(&c->reply, "functions_count");
+    reply_integer(&c->reply, (int64_t)function_total);
+}
+
+size_t function_memory_used(void)
+{
+    if (flua == NULL)
+        return 0;
+    return (size_t)lua_gc(flua, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(flua, LUA_GCCOUNTB, 0);
+}
+
+void function_release(void)
+{
+    function_flush();
+}
