@@ -23,6 +23,8 @@
     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "    \
     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "      \
     "NOSAVE command."
+#define BUSY_FUNCTION                                                                              \
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 #define SPIN         "while true do end"
 #define SPIN_SHA     "694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7"
 #define COUNT_LOOP   "local i = 0 while i < tonumber(ARGV[1]) do i = i + 1 end "
@@ -89,12 +91,12 @@ static void expect_closed(redisContext *c)
 
 /* PINGs through c until the script that was just sent turns busy: the
  * first PINGs may even arrive before the script does. */
-static void wait_busy(redisContext *c)
+static void wait_busy_with(redisContext *c, const char *busy_error)
 {
     long long deadline = harness_now_ms() + 5000;
     for (;;) {
         redisReply *r = harness_command(c, "PING");
-        int busy = r->type == REDIS_REPLY_ERROR && strcmp(r->str, BUSY_EVAL) == 0;
+        int busy = r->type == REDIS_REPLY_ERROR && strcmp(r->str, busy_error) == 0;
         if (!busy && (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0))
             fail_msg("PING while waiting for the script: type %d '%s'", r->type,
                      r->str ? r->str : "");
@@ -105,6 +107,11 @@ static void wait_busy(redisContext *c)
             fail_msg("the script never turned busy");
         harness_sleep_ms(5);
     }
+}
+
+static void wait_busy(redisContext *c)
+{
+    wait_busy_with(c, BUSY_EVAL);
 }
 
 /* Loop iterations COUNT_SCRIPT does in about target_ms, measured with the
@@ -141,8 +148,14 @@ static void test_busy_clients_and_script_kill(void **state)
     expect_status(b, "OK", "DISCARD");
     /* A client that connects while the script runs is answered too. */
     redisContext *late = harness_connect(server);
+    redisReply *r;
     expect_error(late, BUSY_EVAL, "PING");
 
+    expect_error(late, BUSY_EVAL, "FUNCTION KILL");
+    r = harness_command(late, "FUNCTION STATS");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_string_equal(r->str, BUSY_EVAL);
+    freeReplyObject(r);
     expect_status(late, "OK", "SCRIPT KILL");
     expect_reply_error(a, "ERR Script killed by user with SCRIPT KILL... script: " SPIN_SHA
                           ", on @user_script:1.");
@@ -160,7 +173,7 @@ static void test_busy_clients_and_script_kill(void **state)
     send_only(a, "EVAL %s 0", "while true do pcall(function() while true do end end) end");
     wait_busy(b);
     expect_status(b, "OK", "SCRIPT KILL");
-    redisReply *r = read_reply(a);
+    r = read_reply(a);
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
     assert_non_null(strstr(r->str, "ERR Script killed by user with SCRIPT KILL..."));
     freeReplyObject(r);
@@ -248,12 +261,69 @@ static void test_threshold_is_configurable_and_scripts_finish(void **state)
     assert_int_equal(harness_stop(server), 0);
 }
 
+static void test_function_kill_and_stats(void **state)
+{
+    (void)state;
+    harness_server *server = harness_start(server_args);
+    redisContext *a = harness_connect(server);
+    redisContext *b = harness_connect(server);
+    expect_bulk(a, "spinlib", "FUNCTION LOAD %s",
+                "#!lua name=spinlib\n"
+                "redis.register_function('spin', function(keys, args) while true do end end)\n"
+                "redis.register_function('spinw', function(keys, args)\n"
+                "  redis.call('SET', keys[1], args[1]) while true do end end)");
+    expect_error(b, "NOTBUSY No scripts in execution right now.", "FUNCTION KILL");
+
+    send_only(a, "FCALL spin 1 key arg");
+    wait_busy_with(b, BUSY_FUNCTION);
+    expect_error(b, BUSY_FUNCTION, "GET key");
+    /* SCRIPT KILL is for EVAL scripts: the reply names the right command. */
+    expect_error(b, BUSY_FUNCTION, "SCRIPT KILL");
+    /* FUNCTION STATS shows what runs: name, the caller's command, time. */
+    redisReply *r = harness_command(b, "FUNCTION STATS");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 4);
+    assert_string_equal(r->element[0]->str, "running_script");
+    redisReply *running = r->element[1];
+    assert_int_equal(running->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(running->elements, 6);
+    assert_string_equal(running->element[0]->str, "name");
+    assert_string_equal(running->element[1]->str, "spin");
+    assert_string_equal(running->element[2]->str, "command");
+    assert_int_equal(running->element[3]->elements, 5);
+    assert_string_equal(running->element[3]->element[0]->str, "FCALL");
+    assert_string_equal(running->element[3]->element[4]->str, "arg");
+    assert_string_equal(running->element[4]->str, "duration_ms");
+    assert_true(running->element[5]->integer >= 100);
+    freeReplyObject(r);
+    expect_status(b, "OK", "FUNCTION KILL");
+    expect_reply_error(a, "ERR Script killed by user with SCRIPT KILL... script: spin, on "
+                          "@user_function:2.");
+    expect_status(a, "PONG", "PING");
+
+    /* A function that wrote cannot be killed either. */
+    send_only(a, "FCALL spinw 1 key value");
+    wait_busy_with(b, BUSY_FUNCTION);
+    expect_error(b, UNKILLABLE, "FUNCTION KILL");
+    send_only(b, "SHUTDOWN NOSAVE");
+    expect_closed(b);
+    expect_closed(a);
+    long long deadline = harness_now_ms() + 5000;
+    while (harness_alive(server) && harness_now_ms() < deadline)
+        harness_sleep_ms(10);
+    assert_false(harness_alive(server));
+    redisFree(a);
+    redisFree(b);
+    assert_int_equal(harness_stop(server), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_clients_and_script_kill),
         cmocka_unit_test(test_unkillable_script_ends_with_shutdown_nosave),
         cmocka_unit_test(test_threshold_is_configurable_and_scripts_finish),
+        cmocka_unit_test(test_function_kill_and_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
