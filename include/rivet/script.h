@@ -87,6 +87,17 @@ void function_flush(void);
 void function_list(client *c, const char *pattern, size_t pattern_len, int with_code);
 /* FUNCTION STATS. */
 void function_stats(client *c);
+/* FUNCTION DUMP: Redis's payload format (RDB function records, RDB
+ * version, CRC-64), appended to out. */
+void function_dump(buffer *out);
+enum function_restore_policy {
+    FUNCTION_RESTORE_APPEND,
+    FUNCTION_RESTORE_FLUSH,
+    FUNCTION_RESTORE_REPLACE,
+};
+/* FUNCTION RESTORE: all or nothing. Returns 0, or -1 with the error text in
+ * *error (mem_free it). */
+int function_restore(const char *payload, size_t len, int policy, char **error);
 /* Bytes the functions' Lua state holds. */
 size_t function_memory_used(void);
 void function_release(void);

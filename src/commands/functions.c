@@ -116,6 +116,45 @@ static void command_function_list(client *c)
     function_list(c, pattern, pattern_len, with_code);
 }
 
+static void command_function_dump(client *c)
+{
+    buffer payload;
+    buffer_init(&payload);
+    function_dump(&payload);
+    reply_bulk(&c->reply, payload.data, payload.len);
+    buffer_release(&payload);
+}
+
+static void command_function_restore(client *c)
+{
+    if (c->argc > 4) {
+        reply_error(&c->reply, "ERR unknown subcommand or wrong number of arguments for "
+                               "'RESTORE'. Try FUNCTION HELP.");
+        return;
+    }
+    int policy = FUNCTION_RESTORE_APPEND;
+    if (c->argc == 4) {
+        if (argument_is(c, 3, "append")) {
+            policy = FUNCTION_RESTORE_APPEND;
+        } else if (argument_is(c, 3, "replace")) {
+            policy = FUNCTION_RESTORE_REPLACE;
+        } else if (argument_is(c, 3, "flush")) {
+            policy = FUNCTION_RESTORE_FLUSH;
+        } else {
+            reply_error(&c->reply, "ERR Wrong restore policy given, value should be either "
+                                   "FLUSH, APPEND or REPLACE.");
+            return;
+        }
+    }
+    char *error = NULL;
+    if (function_restore(c->argv[2], c->argv_len[2], policy, &error) == 0) {
+        reply_ok(&c->reply);
+    } else {
+        reply_error(&c->reply, error);
+        mem_free(error);
+    }
+}
+
 static void command_function_stats(client *c)
 {
     /* While an EVAL script is busy, only SCRIPT KILL is on offer. */
@@ -205,6 +244,9 @@ static void command_function_help(client *c)
 static command function_subcommands[] = {
     ROW("delete", 3, W | NOSCRIPT, C_W | C_SLOW | SCRIPTING, 0, 0, 0, 0, command_function_delete,
         GROUP, "7.0.0", "O(1)", "Delete a function by name"),
+    ROW("dump", 2, NOSCRIPT, C_SLOW | SCRIPTING, 0, 0, 0, 0, command_function_dump, GROUP, "7.0.0",
+        "O(N) where N is the number of functions",
+        "Dump all functions into a serialized binary payload"),
     ROW("flush", -2, W | NOSCRIPT, C_W | C_SLOW | SCRIPTING, 0, 0, 0, 0, command_function_flush,
         GROUP, "7.0.0", "O(N) where N is the number of functions deleted",
         "Deleting all functions"),
@@ -217,6 +259,10 @@ static command function_subcommands[] = {
     ROW("load", -3, W | DOOM | NOSCRIPT, C_W | C_SLOW | SCRIPTING, 0, 0, 0, 0,
         command_function_load, GROUP, "7.0.0", "O(1) (considering compilation time is redundant)",
         "Create a function with the given arguments (name, code, description)"),
+    ROW("restore", -3, W | DOOM | NOSCRIPT, C_W | C_SLOW | SCRIPTING, 0, 0, 0, 0,
+        command_function_restore, GROUP, "7.0.0",
+        "O(N) where N is the number of functions on the payload",
+        "Restore all the functions on the given payload"),
     ROW("stats", 2, NOSCRIPT | BUSY, C_SLOW | SCRIPTING, 0, 0, 0, 0, command_function_stats, GROUP,
         "7.0.0", "O(1)",
         "Return information about the function currently running (name, description, duration)"),

@@ -63,8 +63,13 @@ typedef struct library {
 } library;
 
 static lua_State *flua;
-static library *libraries;
-static size_t library_count, function_total;
+/* A set of libraries: the live one, or one being restored. */
+typedef struct library_set {
+    library *head;
+    size_t libraries, functions;
+} library_set;
+
+static library_set current;
 
 /* The library being loaded: register_function appends to it. */
 static library *loading;
@@ -122,18 +127,19 @@ static void library_free(library *lib, int unref)
     mem_free(lib);
 }
 
-static library *library_find(const char *name, size_t len)
+static library *library_find(const library_set *set, const char *name, size_t len)
 {
-    for (library *lib = libraries; lib; lib = lib->next)
+    for (library *lib = set->head; lib; lib = lib->next)
         if (strlen(lib->name) == len && memcmp(lib->name, name, len) == 0)
             return lib;
     return NULL;
 }
 
 /* Function names compare without case, as Redis's function dictionary does. */
-static function_def *function_find(const char *name, size_t len, library **owner)
+static function_def *function_find(const library_set *set, const char *name, size_t len,
+                                   library **owner)
 {
-    for (library *lib = libraries; lib; lib = lib->next)
+    for (library *lib = set->head; lib; lib = lib->next)
         for (size_t i = 0; i < lib->count; i++)
             if (strlen(lib->functions[i].name) == len &&
                 strncasecmp(lib->functions[i].name, name, len) == 0) {
@@ -144,15 +150,33 @@ static function_def *function_find(const char *name, size_t len, library **owner
     return NULL;
 }
 
-static void library_unlink(library *lib)
+static void library_unlink(library_set *set, library *lib)
 {
-    for (library **p = &libraries; *p; p = &(*p)->next)
+    for (library **p = &set->head; *p; p = &(*p)->next)
         if (*p == lib) {
             *p = lib->next;
             break;
         }
-    library_count--;
-    function_total -= lib->count;
+    set->libraries--;
+    set->functions -= lib->count;
+}
+
+static void library_link(library_set *set, library *lib)
+{
+    lib->next = set->head;
+    set->head = lib;
+    set->libraries++;
+    set->functions += lib->count;
+}
+
+static void set_clear(library_set *set, int unref)
+{
+    while (set->head) {
+        library *lib = set->head;
+        set->head = lib->next;
+        library_free(lib, unref);
+    }
+    set->libraries = set->functions = 0;
 }
 
 /* ---- register_function ----------------------------------------------- */
@@ -469,22 +493,25 @@ static int run_library_code(library *lib, const char *body, size_t len, buffer *
     return -1;
 }
 
-int function_load(const char *code, size_t len, int replace, char **result)
+/* Loads one library into set. Returns it (linked), or NULL with Redis's
+ * error text in message. With replace, a library of the same name is
+ * swapped out only once the new one has loaded. */
+static library *load_library(library_set *set, const char *code, size_t len, int replace,
+                             buffer *message)
 {
-    ensure_state();
     char *engine = NULL, *name = NULL;
     size_t body = 0;
     const char *error = NULL;
-    buffer message;
-    buffer_init(&message);
+    buffer text;
+    buffer_init(&text);
     library *lib = NULL;
-    if (parse_shebang(code, len, &engine, &name, &body, &error, &message) != 0)
+    if (parse_shebang(code, len, &engine, &name, &body, &error, &text) != 0)
         goto fail;
-    library *old = library_find(name, strlen(name));
+    library *old = library_find(set, name, strlen(name));
     if (old && !replace) {
-        buffer_clear(&message);
-        buffer_appendf(&message, "ERR Library '%s' already exists", name);
-        error = message.data;
+        buffer_clear(&text);
+        buffer_appendf(&text, "ERR Library '%s' already exists", name);
+        error = text.data;
         goto fail;
     }
     lib = mem_calloc(sizeof(*lib));
@@ -492,8 +519,9 @@ int function_load(const char *code, size_t len, int replace, char **result)
     name = NULL;
     /* Compiled from the newline on, so Lua's line numbers count the
      * shebang line, as Redis's do. */
-    if (run_library_code(lib, code + body, len - body, &message) != 0) {
-        error = message.data;
+    buffer_clear(&text);
+    if (run_library_code(lib, code + body, len - body, &text) != 0) {
+        error = text.data;
         goto fail;
     }
     if (lib->count == 0) {
@@ -503,36 +531,43 @@ int function_load(const char *code, size_t len, int replace, char **result)
     for (size_t i = 0; i < lib->count; i++) {
         library *owner = NULL;
         const char *fname = lib->functions[i].name;
-        if (function_find(fname, strlen(fname), &owner) && owner != old) {
-            buffer_clear(&message);
-            buffer_appendf(&message, "ERR Function %s already exists", fname);
-            error = message.data;
+        if (function_find(set, fname, strlen(fname), &owner) && owner != old) {
+            buffer_clear(&text);
+            buffer_appendf(&text, "ERR Function %s already exists", fname);
+            error = text.data;
             goto fail;
         }
     }
     if (old) {
-        library_unlink(old);
+        library_unlink(set, old);
         library_free(old, 1);
     }
     lib->code = copy_text(code, len);
     lib->code_len = len;
-    lib->next = libraries;
-    libraries = lib;
-    library_count++;
-    function_total += lib->count;
-    *result = mem_strdup(lib->name);
+    library_link(set, lib);
     mem_free(engine);
-    buffer_release(&message);
-    return 0;
+    buffer_release(&text);
+    return lib;
 
 fail:
-    *result = mem_strdup(error);
+    buffer_append_cstr(message, error);
     if (lib)
         library_free(lib, 1);
     mem_free(engine);
     mem_free(name);
+    buffer_release(&text);
+    return NULL;
+}
+
+int function_load(const char *code, size_t len, int replace, char **result)
+{
+    ensure_state();
+    buffer message;
+    buffer_init(&message);
+    library *lib = load_library(&current, code, len, replace, &message);
+    *result = mem_strdup(lib ? lib->name : message.data);
     buffer_release(&message);
-    return -1;
+    return lib ? 0 : -1;
 }
 
 /* ---- FCALL ------------------------------------------------------------- */
@@ -558,13 +593,13 @@ static int refused_for_memory(client *c, const function_def *f)
 
 int function_exists(const char *name, size_t len)
 {
-    return function_find(name, len, NULL) != NULL;
+    return function_find(&current, name, len, NULL) != NULL;
 }
 
 void function_call(client *c, int first_key, int numkeys, int read_only, script_call_fn call)
 {
     ensure_state();
-    function_def *f = function_find(c->argv[1], c->argv_len[1], NULL);
+    function_def *f = function_find(&current, c->argv[1], c->argv_len[1], NULL);
     if (f == NULL) {
         reply_error(&c->reply, "ERR Function not found");
         return;
@@ -594,22 +629,17 @@ void function_call(client *c, int first_key, int numkeys, int read_only, script_
 
 int function_delete(const char *name, size_t len)
 {
-    library *lib = library_find(name, len);
+    library *lib = library_find(&current, name, len);
     if (lib == NULL)
         return -1;
-    library_unlink(lib);
+    library_unlink(&current, lib);
     library_free(lib, 1);
     return 0;
 }
 
 void function_flush(void)
 {
-    while (libraries) {
-        library *lib = libraries;
-        libraries = lib->next;
-        library_free(lib, 0);
-    }
-    library_count = function_total = 0;
+    set_clear(&current, 0);
     /* A fresh state drops every callback and whatever libraries kept in
      * upvalues. */
     if (flua) {
@@ -621,11 +651,11 @@ void function_flush(void)
 void function_list(client *c, const char *pattern, size_t pattern_len, int with_code)
 {
     size_t count = 0;
-    for (library *lib = libraries; lib; lib = lib->next)
+    for (library *lib = current.head; lib; lib = lib->next)
         if (!pattern || glob_match(pattern, pattern_len, lib->name, strlen(lib->name), 1))
             count++;
     reply_array(&c->reply, count);
-    for (library *lib = libraries; lib; lib = lib->next) {
+    for (library *lib = current.head; lib; lib = lib->next) {
         if (pattern && !glob_match(pattern, pattern_len, lib->name, strlen(lib->name), 1))
             continue;
         reply_map(&c->reply, with_code ? 4 : 3);
@@ -684,9 +714,9 @@ void function_stats(client *c)
     reply_bulk_cstr(&c->reply, "LUA");
     reply_map(&c->reply, 2);
     reply_bulk_cstr(&c->reply, "libraries_count");
-    reply_integer(&c->reply, (int64_t)library_count);
+    reply_integer(&c->reply, (int64_t)current.libraries);
     reply_bulk_cstr(&c->reply, "functions_count");
-    reply_integer(&c->reply, (int64_t)function_total);
+    reply_integer(&c->reply, (int64_t)current.functions);
 }
 
 size_t function_memory_used(void)
@@ -699,4 +729,291 @@ size_t function_memory_used(void)
 void function_release(void)
 {
     function_flush();
+}
+
+/* ---- DUMP and RESTORE -------------------------------------------------- */
+
+/* The payload is Redis's: for each library the RDB function opcode and the
+ * code as an RDB string, then the RDB version (2 bytes, little endian) and a
+ * CRC-64 (Jones polynomial, reflected, little endian) of everything before
+ * it. Version 10 is Redis 7.0's, so both 7.0 and 7.2 accept what DUMP
+ * writes. Codes are written uncompressed (Redis LZF-compresses long ones,
+ * so only an empty DUMP is byte-identical); RESTORE reads both forms. */
+#define RDB_OPCODE_FUNCTION 245
+#define DUMP_RDB_VERSION    10
+#define DUMP_TRAILER        10
+
+static uint64_t crc64(const unsigned char *p, size_t len)
+{
+    static uint64_t table[256];
+    static int ready;
+    if (!ready) {
+        for (int i = 0; i < 256; i++) {
+            uint64_t crc = (uint64_t)i;
+            for (int bit = 0; bit < 8; bit++)
+                crc = (crc & 1) ? (crc >> 1) ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
+            table[i] = crc;
+        }
+        ready = 1;
+    }
+    uint64_t crc = 0;
+    for (size_t i = 0; i < len; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+static void append_rdb_length(buffer *out, uint64_t len)
+{
+    unsigned char bytes[9];
+    size_t n;
+    if (len < 64) {
+        bytes[0] = (unsigned char)len;
+        n = 1;
+    } else if (len < 16384) {
+        bytes[0] = (unsigned char)(0x40 | (len >> 8));
+        bytes[1] = (unsigned char)(len & 0xff);
+        n = 2;
+    } else if (len <= UINT32_MAX) {
+        bytes[0] = 0x80;
+        for (int i = 0; i < 4; i++)
+            bytes[1 + i] = (unsigned char)(len >> (24 - 8 * i));
+        n = 5;
+    } else {
+        bytes[0] = 0x81;
+        for (int i = 0; i < 8; i++)
+            bytes[1 + i] = (unsigned char)(len >> (56 - 8 * i));
+        n = 9;
+    }
+    buffer_append(out, (const char *)bytes, n);
+}
+
+void function_dump(buffer *out)
+{
+    for (library *lib = current.head; lib; lib = lib->next) {
+        buffer_append_char(out, (char)RDB_OPCODE_FUNCTION);
+        append_rdb_length(out, lib->code_len);
+        buffer_append(out, lib->code, lib->code_len);
+    }
+    buffer_append_char(out, (char)(DUMP_RDB_VERSION & 0xff));
+    buffer_append_char(out, (char)(DUMP_RDB_VERSION >> 8));
+    uint64_t crc = crc64((const unsigned char *)out->data, out->len);
+    for (int i = 0; i < 8; i++)
+        buffer_append_char(out, (char)(crc >> (8 * i)));
+}
+
+typedef struct payload_reader {
+    const unsigned char *p, *end;
+} payload_reader;
+
+/* An RDB length; *special is set for the 11xxxxxx encodings (then the
+ * length is the encoding number). Returns -1 past the end. */
+static int read_rdb_length(payload_reader *r, uint64_t *len, int *special)
+{
+    *special = 0;
+    if (r->p >= r->end)
+        return -1;
+    unsigned char first = *r->p++;
+    switch (first >> 6) {
+    case 0:
+        *len = first & 0x3f;
+        return 0;
+    case 1:
+        if (r->p >= r->end)
+            return -1;
+        *len = ((uint64_t)(first & 0x3f) << 8) | *r->p++;
+        return 0;
+    case 3:
+        *special = 1;
+        *len = first & 0x3f;
+        return 0;
+    default:
+        break;
+    }
+    size_t n = first == 0x80 ? 4 : first == 0x81 ? 8 : 0;
+    if (n == 0 || (size_t)(r->end - r->p) < n)
+        return -1;
+    *len = 0;
+    for (size_t i = 0; i < n; i++)
+        *len = (*len << 8) | *r->p++;
+    return 0;
+}
+
+/* LZF decompression (the format Redis compresses RDB strings with):
+ * control bytes below 32 start a literal run, others a back reference. */
+static int lzf_expand(const unsigned char *in, size_t in_len, char *out, size_t out_len)
+{
+    size_t ip = 0, op = 0;
+    while (ip < in_len) {
+        unsigned ctrl = in[ip++];
+        if (ctrl < 32) {
+            size_t run = ctrl + 1;
+            if (ip + run > in_len || op + run > out_len)
+                return -1;
+            memcpy(out + op, in + ip, run);
+            ip += run;
+            op += run;
+            continue;
+        }
+        size_t run = ctrl >> 5;
+        size_t back = (size_t)(ctrl & 0x1f) << 8;
+        if (run == 7) {
+            if (ip >= in_len)
+                return -1;
+            run += in[ip++];
+        }
+        if (ip >= in_len)
+            return -1;
+        back += in[ip++] + 1;
+        run += 2;
+        if (back > op || op + run > out_len)
+            return -1;
+        for (size_t i = 0; i < run; i++, op++)
+            out[op] = out[op - back]; /* may overlap: byte by byte */
+    }
+    return op == out_len ? 0 : -1;
+}
+
+/* Reads an RDB string into a fresh allocation. Returns -1 if malformed. */
+static int read_rdb_string(payload_reader *r, char **out, size_t *out_len)
+{
+    uint64_t len;
+    int special;
+    if (read_rdb_length(r, &len, &special) != 0)
+        return -1;
+    if (special && len <= 2) { /* integers stored as 1, 2 or 4 bytes */
+        size_t n = (size_t)1 << len;
+        if ((size_t)(r->end - r->p) < n)
+            return -1;
+        int64_t value = 0;
+        for (size_t i = 0; i < n; i++)
+            value |= (int64_t)r->p[i] << (8 * i);
+        if (n < 8 && (value >> (8 * n - 1)) & 1) /* sign-extend */
+            value -= (int64_t)1 << (8 * n);
+        r->p += n;
+        char digits[32];
+        int written = snprintf(digits, sizeof(digits), "%lld", (long long)value);
+        *out = copy_text(digits, (size_t)written);
+        *out_len = (size_t)written;
+        return 0;
+    }
+    if (special && len == 3) {
+        uint64_t compressed, expanded;
+        int ignored;
+        if (read_rdb_length(r, &compressed, &ignored) != 0 ||
+            read_rdb_length(r, &expanded, &ignored) != 0 ||
+            (uint64_t)(r->end - r->p) < compressed || expanded > ((uint64_t)1 << 32))
+            return -1;
+        char *text = mem_alloc((size_t)expanded + 1);
+        if (lzf_expand(r->p, (size_t)compressed, text, (size_t)expanded) != 0) {
+            mem_free(text);
+            return -1;
+        }
+        text[expanded] = '\0';
+        r->p += compressed;
+        *out = text;
+        *out_len = (size_t)expanded;
+        return 0;
+    }
+    if (special || (uint64_t)(r->end - r->p) < len)
+        return -1;
+    *out = copy_text((const char *)r->p, (size_t)len);
+    *out_len = (size_t)len;
+    r->p += len;
+    return 0;
+}
+
+static int payload_valid(const unsigned char *p, size_t len)
+{
+    if (len < DUMP_TRAILER)
+        return 0;
+    unsigned version = p[len - 10] | (unsigned)p[len - 9] << 8;
+    if (version > DUMP_RDB_VERSION)
+        return 0;
+    uint64_t stored = 0;
+    for (int i = 0; i < 8; i++)
+        stored |= (uint64_t)p[len - 8 + i] << (8 * i);
+    return crc64(p, len - 8) == stored;
+}
+
+/* Loads every library of the payload into set; -1 with the error text. */
+static int restore_into(library_set *set, const unsigned char *p, size_t len, buffer *message)
+{
+    payload_reader r = {p, p + len - DUMP_TRAILER};
+    while (r.p < r.end) {
+        if (*r.p++ != RDB_OPCODE_FUNCTION) {
+            buffer_append_cstr(message, "ERR given type is not a function");
+            return -1;
+        }
+        char *code;
+        size_t code_len;
+        if (read_rdb_string(&r, &code, &code_len) != 0) {
+            buffer_append_cstr(message, "ERR DUMP payload is malformed");
+            return -1;
+        }
+        library *lib = load_library(set, code, code_len, 0, message);
+        mem_free(code);
+        if (lib == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+/* Moves the restored libraries into the live set under the policy; -1 (and
+ * nothing changed) on a name collision. */
+static int restore_join(library_set *restored, int policy, buffer *message)
+{
+    if (policy == FUNCTION_RESTORE_FLUSH) {
+        set_clear(&current, 1);
+    } else {
+        for (library *lib = restored->head; lib; lib = lib->next) {
+            if (policy == FUNCTION_RESTORE_APPEND &&
+                library_find(&current, lib->name, strlen(lib->name))) {
+                buffer_appendf(message, "ERR Library %s already exists", lib->name);
+                return -1;
+            }
+        }
+        for (library *lib = restored->head; lib; lib = lib->next)
+            for (size_t i = 0; i < lib->count; i++) {
+                library *owner = NULL;
+                const char *name = lib->functions[i].name;
+                if (function_find(&current, name, strlen(name), &owner) &&
+                    !library_find(restored, owner->name, strlen(owner->name))) {
+                    buffer_appendf(message, "ERR Function %s already exists", name);
+                    return -1;
+                }
+            }
+        for (library *lib = restored->head; lib; lib = lib->next) {
+            library *old = library_find(&current, lib->name, strlen(lib->name));
+            if (old) {
+                library_unlink(&current, old);
+                library_free(old, 1);
+            }
+        }
+    }
+    while (restored->head) {
+        library *lib = restored->head;
+        library_unlink(restored, lib);
+        library_link(&current, lib);
+    }
+    return 0;
+}
+
+int function_restore(const char *payload, size_t len, int policy, char **error)
+{
+    ensure_state();
+    const unsigned char *p = (const unsigned char *)payload;
+    if (!payload_valid(p, len)) {
+        *error = mem_strdup("ERR DUMP payload version or checksum are wrong");
+        return -1;
+    }
+    library_set restored = {0};
+    buffer message;
+    buffer_init(&message);
+    int rc = restore_into(&restored, p, len, &message);
+    if (rc == 0)
+        rc = restore_join(&restored, policy, &message);
+    set_clear(&restored, 1);
+    *error = rc == 0 ? NULL : mem_strdup(message.data);
+    buffer_release(&message);
+    return rc;
 }
