@@ -98,6 +98,7 @@ enum function_restore_policy {
 /* FUNCTION RESTORE: all or nothing. Returns 0, or -1 with the error text in
  * *error (mem_free it). */
 int function_restore(const char *payload, size_t len, int policy, char **error);
+void function_counts(size_t *libraries, size_t *functions);
 /* Bytes the functions' Lua state holds. */
 size_t function_memory_used(void);
 void function_release(void);

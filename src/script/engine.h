@@ -12,6 +12,20 @@
 /* The registry field holding a state's real globals (behind the guard). */
 #define ENGINE_REGISTRY_GLOBALS "rivet.globals"
 
+/* Script flags: a function's (register_function flags) or an EVAL
+ * script's (its "#!lua flags=..." line), in the order Redis lists them. */
+enum script_flag {
+    SCRIPT_FLAG_NO_WRITES = 1 << 0,
+    SCRIPT_FLAG_ALLOW_OOM = 1 << 1,
+    SCRIPT_FLAG_ALLOW_STALE = 1 << 2,
+    SCRIPT_FLAG_NO_CLUSTER = 1 << 3,
+    SCRIPT_FLAG_ALLOW_CROSS_SLOT = 1 << 4,
+};
+/* The flag bit for a name; 0 when unknown. */
+int engine_flag_from_name(const char *name, size_t len);
+/* The name of flag bit number bit; NULL past the last. */
+const char *engine_flag_name(int bit);
+
 /* How a run may touch the dataset. */
 typedef struct engine_run_mode {
     int read_only;   /* write commands refused (EVAL_RO, no-writes) */

@@ -34,18 +34,6 @@
  * killed (the loading client is the only one that could ask). */
 #define LOAD_TIMEOUT_MS 500
 
-enum function_flag {
-    FUNCTION_NO_WRITES = 1 << 0,
-    FUNCTION_ALLOW_OOM = 1 << 1,
-    FUNCTION_ALLOW_STALE = 1 << 2,
-    FUNCTION_NO_CLUSTER = 1 << 3,
-    FUNCTION_ALLOW_CROSS_SLOT = 1 << 4,
-};
-
-/* In the order FUNCTION LIST shows them. */
-static const char *const flag_names[] = {
-    "no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", NULL};
-
 typedef struct function_def {
     char *name;
     char *description; /* NULL when not given */
@@ -102,14 +90,6 @@ static int valid_name(const char *s, size_t len)
 #define ERR_BAD_NAME                                                                               \
     "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least " \
     "one character long"
-
-static int flag_from_name(const char *name)
-{
-    for (int i = 0; flag_names[i]; i++)
-        if (strcmp(flag_names[i], name) == 0)
-            return 1 << i;
-    return 0;
-}
 
 /* ---- libraries ------------------------------------------------------- */
 
@@ -228,7 +208,9 @@ static int read_named_arguments(lua_State *L, const char **name, size_t *name_le
                     lua_pop(L, 1);
                     break;
                 }
-                int flag = lua_type(L, -1) == LUA_TSTRING ? flag_from_name(lua_tostring(L, -1)) : 0;
+                int flag = lua_type(L, -1) == LUA_TSTRING
+                               ? engine_flag_from_name(lua_tostring(L, -1), lua_objlen(L, -1))
+                               : 0;
                 if (flag == 0)
                     return register_failed(L, "ERR unknown flag given");
                 *flags |= flag;
@@ -585,7 +567,7 @@ static void push_strings(lua_State *L, client *c, int first, int count)
  * not start (Redis's rule for scripts with flags). */
 static int refused_for_memory(client *c, const function_def *f)
 {
-    if (f->flags & (FUNCTION_ALLOW_OOM | FUNCTION_NO_WRITES))
+    if (f->flags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))
         return 0;
     static const command may_grow = {.name = "fcall", .flags = CMD_DENYOOM | CMD_WRITE};
     return evict_before_command(c, &may_grow) != 0;
@@ -604,13 +586,12 @@ void function_call(client *c, int first_key, int numkeys, int read_only, script_
         reply_error(&c->reply, "ERR Function not found");
         return;
     }
-    if (read_only && !(f->flags & FUNCTION_NO_WRITES)) {
+    if (read_only && !(f->flags & SCRIPT_FLAG_NO_WRITES)) {
         reply_error(&c->reply, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
     if (refused_for_memory(c, f)) {
-        reply_error(&c->reply, "OOM allow-oom flag is not set on the script, can not run it when "
-                               "used memory > 'maxmemory'");
+        reply_error(&c->reply, EVICT_OOM_ERROR);
         return;
     }
     lua_State *L = flua;
@@ -619,8 +600,8 @@ void function_call(client *c, int first_key, int numkeys, int read_only, script_
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
     push_strings(L, c, first_key, numkeys);
     push_strings(L, c, first_key + numkeys, c->argc - first_key - numkeys);
-    engine_run_mode mode = {.read_only = (f->flags & FUNCTION_NO_WRITES) != 0,
-                            .allow_oom = (f->flags & FUNCTION_ALLOW_OOM) != 0,
+    engine_run_mode mode = {.read_only = (f->flags & SCRIPT_FLAG_NO_WRITES) != 0,
+                            .allow_oom = (f->flags & SCRIPT_FLAG_ALLOW_OOM) != 0,
                             .is_function = 1};
     engine_execute(L, c, f->name, handler, 2, &mode, call);
 }
@@ -677,12 +658,12 @@ void function_list(client *c, const char *pattern, size_t pattern_len, int with_
                 reply_null(&c->reply);
             reply_bulk_cstr(&c->reply, "flags");
             size_t flags = 0;
-            for (int b = 0; flag_names[b]; b++)
+            for (int b = 0; engine_flag_name(b); b++)
                 flags += (f->flags >> b) & 1;
             reply_set(&c->reply, flags);
-            for (int b = 0; flag_names[b]; b++)
+            for (int b = 0; engine_flag_name(b); b++)
                 if (f->flags & (1 << b))
-                    reply_status(&c->reply, flag_names[b]);
+                    reply_status(&c->reply, engine_flag_name(b));
         }
         if (with_code) {
             reply_bulk_cstr(&c->reply, "library_code");
@@ -717,6 +698,12 @@ void function_stats(client *c)
     reply_integer(&c->reply, (int64_t)current.libraries);
     reply_bulk_cstr(&c->reply, "functions_count");
     reply_integer(&c->reply, (int64_t)current.functions);
+}
+
+void function_counts(size_t *libraries, size_t *functions)
+{
+    *libraries = current.libraries;
+    *functions = current.functions;
 }
 
 size_t function_memory_used(void)
@@ -955,6 +942,16 @@ static int restore_into(library_set *set, const unsigned char *p, size_t len, bu
         if (lib == NULL)
             return -1;
     }
+    /* Loading links each library first: turn the list back into payload
+     * order, so collisions are reported for the first one, as Redis does. */
+    library *reversed = NULL;
+    while (set->head) {
+        library *lib = set->head;
+        set->head = lib->next;
+        lib->next = reversed;
+        reversed = lib;
+    }
+    set->head = reversed;
     return 0;
 }
 

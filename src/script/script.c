@@ -45,7 +45,8 @@ int script_open_struct(lua_State *L);
 #define SCRIPT_CHUNK_NAME "@user_script"
 #define REGISTRY_SCRIPTS  "rivet.scripts" /* sha -> compiled function */
 #define REGISTRY_GLOBALS  ENGINE_REGISTRY_GLOBALS
-#define REGISTRY_READONLY "rivet.readonly" /* set of tables rawset may not touch */
+#define REGISTRY_READONLY "rivet.readonly"     /* set of tables rawset may not touch */
+#define REGISTRY_FLAGS    "rivet.script_flags" /* sha -> shebang flags (none: legacy) */
 
 static lua_State *lua;
 static size_t cached_count;
@@ -86,6 +87,25 @@ static script_yield_fn yield_to_clients;
 static const char **call_argv;
 static size_t *call_argv_len;
 static int call_argv_cap;
+
+/* ---- flags ----------------------------------------------------------- */
+
+static const char *const flag_names[] = {
+    "no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", NULL};
+
+int engine_flag_from_name(const char *name, size_t len)
+{
+    for (int i = 0; flag_names[i]; i++)
+        if (strlen(flag_names[i]) == len && memcmp(flag_names[i], name, len) == 0)
+            return 1 << i;
+    return 0;
+}
+
+const char *engine_flag_name(int bit)
+{
+    return bit >= 0 && bit < (int)(sizeof(flag_names) / sizeof(flag_names[0])) ? flag_names[bit]
+                                                                               : NULL;
+}
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -1053,6 +1073,8 @@ lua_State *engine_create_state(void)
     lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_READONLY);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_SCRIPTS);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_FLAGS);
 
     static const char *const libraries[] = {"redis",     "string", "math",     "table",  "cjson",
                                             "coroutine", "bit",    "cmsgpack", "struct", NULL};
@@ -1127,6 +1149,64 @@ static void push_cached(const char *sha)
     lua_remove(lua, -2);
 }
 
+/* A body starting "#!lua [flags=a,b]\n" declares its flags, as functions
+ * do; *flags stays -1 for a script without that line (Redis's legacy mode,
+ * where only the commands it runs are checked). The code compiles from the
+ * newline on (*offset), so line numbers still count the first line. */
+static int parse_script_shebang(const char *body, size_t len, int *flags, size_t *offset,
+                                buffer *error)
+{
+    *flags = -1;
+    *offset = 0;
+    if (len < 2 || body[0] != '#' || body[1] != '!')
+        return 0;
+    const char *eol = memchr(body, '\n', len);
+    if (eol == NULL) {
+        buffer_append_cstr(error, "ERR Invalid script shebang");
+        return -1;
+    }
+    int collected = 0, first = 1;
+    const char *p = body;
+    while (p < eol) {
+        while (p < eol && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p == eol)
+            break;
+        const char *start = p;
+        while (p < eol && *p != ' ' && *p != '\t' && *p != '\r')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (first) {
+            first = 0;
+            if (n != 5 || memcmp(start, "#!lua", 5) != 0) {
+                buffer_appendf(error, "ERR Unexpected engine in script shebang: %.*s", (int)n,
+                               start);
+                return -1;
+            }
+        } else if (n >= 6 && memcmp(start, "flags=", 6) == 0) {
+            const char *list = start + 6, *end = start + n;
+            while (list < end) {
+                const char *comma = memchr(list, ',', (size_t)(end - list));
+                const char *stop = comma ? comma : end;
+                int flag = engine_flag_from_name(list, (size_t)(stop - list));
+                if (flag == 0) {
+                    buffer_appendf(error, "ERR Unexpected flag in script shebang: %.*s",
+                                   (int)(stop - list), list);
+                    return -1;
+                }
+                collected |= flag;
+                list = comma ? comma + 1 : end;
+            }
+        } else {
+            buffer_appendf(error, "ERR Unknown lua shebang option: %.*s", (int)n, start);
+            return -1;
+        }
+    }
+    *flags = collected;
+    *offset = (size_t)(eol - body);
+    return 0;
+}
+
 int script_load(const char *body, size_t len, char sha[41], char **error)
 {
     engine_ensure_started();
@@ -1136,9 +1216,19 @@ int script_load(const char *body, size_t len, char sha[41], char **error)
     lua_pop(lua, 1);
     if (cached)
         return 0;
+    int flags;
+    size_t offset;
+    buffer shebang_error;
+    buffer_init(&shebang_error);
+    if (parse_script_shebang(body, len, &flags, &offset, &shebang_error) != 0) {
+        *error = mem_strdup(shebang_error.data);
+        buffer_release(&shebang_error);
+        return -1;
+    }
+    buffer_release(&shebang_error);
     /* Scripts compile as a chunk named "@user_script", so Lua's own
      * messages read "user_script:<line>: ..." as they do in Redis. */
-    if (luaL_loadbuffer(lua, body, len, SCRIPT_CHUNK_NAME) != 0) {
+    if (luaL_loadbuffer(lua, body + offset, len - offset, SCRIPT_CHUNK_NAME) != 0) {
         size_t message_len;
         const char *message = lua_tolstring(lua, -1, &message_len);
         buffer text;
@@ -1154,6 +1244,12 @@ int script_load(const char *body, size_t len, char sha[41], char **error)
     lua_insert(lua, -2);
     lua_setfield(lua, -2, sha);
     lua_pop(lua, 1);
+    if (flags >= 0) {
+        lua_getfield(lua, LUA_REGISTRYINDEX, REGISTRY_FLAGS);
+        lua_pushinteger(lua, flags);
+        lua_setfield(lua, -2, sha);
+        lua_pop(lua, 1);
+    }
     cached_count++;
     return 0;
 }
@@ -1259,10 +1355,32 @@ int script_run(client *c, const char *sha, size_t sha_len, int first_key, int nu
         lua_pop(lua, 2);
         return -1;
     }
+    /* A script with a shebang line is held to its flags, as a function is. */
+    lua_getfield(lua, LUA_REGISTRYINDEX, REGISTRY_FLAGS);
+    lua_getfield(lua, -1, name);
+    int flags = lua_isnumber(lua, -1) ? (int)lua_tointeger(lua, -1) : -1;
+    lua_pop(lua, 2);
+    engine_run_mode mode = {.read_only = read_only};
+    if (flags >= 0) {
+        if (read_only && !(flags & SCRIPT_FLAG_NO_WRITES)) {
+            lua_settop(lua, handler - 1);
+            reply_error(&c->reply,
+                        "ERR Can not execute a script with write flag using *_ro command.");
+            return 0;
+        }
+        static const command may_grow = {.name = "eval", .flags = CMD_DENYOOM | CMD_WRITE};
+        if (!(flags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES)) &&
+            evict_before_command(c, &may_grow) != 0) {
+            lua_settop(lua, handler - 1);
+            reply_error(&c->reply, EVICT_OOM_ERROR);
+            return 0;
+        }
+        mode.read_only = read_only || (flags & SCRIPT_FLAG_NO_WRITES);
+        mode.allow_oom = (flags & SCRIPT_FLAG_ALLOW_OOM) != 0;
+    }
     set_argument_table("KEYS", c, first_key, numkeys);
     set_argument_table("ARGV", c, first_key + numkeys, c->argc - first_key - numkeys);
 
-    engine_run_mode mode = {.read_only = read_only};
     engine_execute(lua, c, name, handler, 0, &mode, call);
     return 0;
 }

@@ -202,50 +202,57 @@ static void section_memory(buffer *out)
     human_bytes(peak_h, sizeof(peak_h), (double)peak);
     human_bytes(system_h, sizeof(system_h), (double)system);
     human_bytes(max_h, sizeof(max_h), (double)server.config.maxmemory);
+    size_t library_count, function_count;
+    function_counts(&library_count, &function_count);
     double frag = used ? (double)rss / (double)used : 0;
-    buffer_appendf(out,
-                   "# Memory\r\n"
-                   "used_memory:%zu\r\n"
-                   "used_memory_human:%s\r\n"
-                   "used_memory_rss:%zu\r\n"
-                   "used_memory_rss_human:%s\r\n"
-                   "used_memory_peak:%zu\r\n"
-                   "used_memory_peak_human:%s\r\n"
-                   "used_memory_peak_perc:%.2f%%\r\n"
-                   "used_memory_overhead:%zu\r\n"
-                   "used_memory_startup:0\r\n"
-                   "used_memory_dataset:%zu\r\n"
-                   "used_memory_dataset_perc:%.2f%%\r\n"
-                   "allocator_allocated:%zu\r\n"
-                   "allocator_active:%zu\r\n"
-                   "allocator_resident:%zu\r\n"
-                   "total_system_memory:%zu\r\n"
-                   "total_system_memory_human:%s\r\n"
-                   "used_memory_lua:%zu\r\n"
-                   "used_memory_scripts:0\r\n"
-                   "number_of_cached_scripts:%zu\r\n"
-                   "maxmemory:%lld\r\n"
-                   "maxmemory_human:%s\r\n"
-                   "maxmemory_policy:%s\r\n"
-                   "mem_fragmentation_ratio:%.2f\r\n"
-                   "mem_fragmentation_bytes:%lld\r\n"
-                   "mem_not_counted_for_evict:0\r\n"
-                   "mem_replication_backlog:0\r\n"
-                   "mem_clients_slaves:0\r\n"
-                   "mem_clients_normal:%zu\r\n"
-                   "mem_aof_buffer:0\r\n"
-                   "mem_allocator:%s\r\n"
-                   "active_defrag_running:0\r\n"
-                   "lazyfree_pending_objects:%zu\r\n"
-                   "lazyfreed_objects:%llu\r\n",
-                   used, used_h, rss, rss_h, peak, peak_h,
-                   peak ? (double)used * 100.0 / (double)peak : 0.0, client_memory, dataset,
-                   used ? (double)dataset * 100.0 / (double)used : 0.0, used, used, rss, system,
-                   system_h, script_memory_used(), script_cached_count(),
-                   (long long)server.config.maxmemory, max_h,
-                   config_maxmemory_policy_names[server.config.maxmemory_policy], frag,
-                   (long long)rss - (long long)used, client_memory, mem_allocator_name(),
-                   lazyfree_pending_objects(), (unsigned long long)lazyfree_freed_objects());
+    buffer_appendf(
+        out,
+        "# Memory\r\n"
+        "used_memory:%zu\r\n"
+        "used_memory_human:%s\r\n"
+        "used_memory_rss:%zu\r\n"
+        "used_memory_rss_human:%s\r\n"
+        "used_memory_peak:%zu\r\n"
+        "used_memory_peak_human:%s\r\n"
+        "used_memory_peak_perc:%.2f%%\r\n"
+        "used_memory_overhead:%zu\r\n"
+        "used_memory_startup:0\r\n"
+        "used_memory_dataset:%zu\r\n"
+        "used_memory_dataset_perc:%.2f%%\r\n"
+        "allocator_allocated:%zu\r\n"
+        "allocator_active:%zu\r\n"
+        "allocator_resident:%zu\r\n"
+        "total_system_memory:%zu\r\n"
+        "total_system_memory_human:%s\r\n"
+        "used_memory_lua:%zu\r\n"
+        "used_memory_scripts:0\r\n"
+        "number_of_cached_scripts:%zu\r\n"
+        "number_of_functions:%zu\r\n"
+        "number_of_libraries:%zu\r\n"
+        "used_memory_vm_functions:%zu\r\n"
+        "used_memory_vm_total:%zu\r\n"
+        "maxmemory:%lld\r\n"
+        "maxmemory_human:%s\r\n"
+        "maxmemory_policy:%s\r\n"
+        "mem_fragmentation_ratio:%.2f\r\n"
+        "mem_fragmentation_bytes:%lld\r\n"
+        "mem_not_counted_for_evict:0\r\n"
+        "mem_replication_backlog:0\r\n"
+        "mem_clients_slaves:0\r\n"
+        "mem_clients_normal:%zu\r\n"
+        "mem_aof_buffer:0\r\n"
+        "mem_allocator:%s\r\n"
+        "active_defrag_running:0\r\n"
+        "lazyfree_pending_objects:%zu\r\n"
+        "lazyfreed_objects:%llu\r\n",
+        used, used_h, rss, rss_h, peak, peak_h, peak ? (double)used * 100.0 / (double)peak : 0.0,
+        client_memory, dataset, used ? (double)dataset * 100.0 / (double)used : 0.0, used, used,
+        rss, system, system_h, script_memory_used(), script_cached_count(), function_count,
+        library_count, function_memory_used(), script_memory_used() + function_memory_used(),
+        (long long)server.config.maxmemory, max_h,
+        config_maxmemory_policy_names[server.config.maxmemory_policy], frag,
+        (long long)rss - (long long)used, client_memory, mem_allocator_name(),
+        lazyfree_pending_objects(), (unsigned long long)lazyfree_freed_objects());
 }
 
 static void section_persistence(buffer *out)
