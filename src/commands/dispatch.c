@@ -248,7 +248,9 @@ void server_execute(client *c)
                      "QUIT / RESET are allowed in this context",
                      command_full_name(cmd, name, sizeof(name)));
             reject(c, cmd, text);
-        } else if (evict_before_command(c, cmd) != 0) {
+        } else if (!script_busy_error() && evict_before_command(c, cmd) != 0) {
+            /* (Never evict while a script is busy: keys would vanish under
+             * it. Only allow_busy commands get this far then.) */
             if (cmd->handler == command_exec && (c->flags & CLIENT_MULTI)) {
                 /* The queued writes would grow memory: the whole transaction
                  * goes, as in Redis. */
