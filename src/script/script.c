@@ -75,6 +75,10 @@ static script_yield_fn yield_to_clients;
 /* The count hook runs every this many Lua instructions: rare enough to cost
  * nothing, frequent enough (well under a millisecond) to answer quickly. */
 #define HOOK_INSTRUCTIONS 100000
+/* Once busy, the hook runs ten times as often: other clients then wait tens
+ * of microseconds for their -BUSY, and the script (already late) pays a
+ * poll(2) per 10,000 instructions, a few percent. */
+#define HOOK_BUSY_INSTRUCTIONS 10000
 
 #define BUSY_EVAL_ERROR                                                                            \
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
@@ -468,6 +472,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
             return;
         run.busy = 1;
         busy_total++;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_BUSY_INSTRUCTIONS);
         server_log(LOG_WARNING,
                    "Script %s still running after %lld ms (busy-reply-threshold): other "
                    "clients get -BUSY until it ends or %s stops it.",
