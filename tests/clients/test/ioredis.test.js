@@ -279,6 +279,28 @@ for (const variant of VARIANTS) {
       assert.equal(await redis.ping(), 'PONG');
     });
 
+    it('functions: FUNCTION LOAD, FCALL, FCALL_RO, FUNCTION LIST and DELETE', async () => {
+      await redis.call('FUNCTION', 'FLUSH');
+      const code = '#!lua name=clientlib\n' +
+        "redis.register_function('getset', function(keys, args)\n" +
+        "  local old = redis.call('GET', keys[1]) redis.call('SET', keys[1], args[1]) return old end)\n" +
+        "redis.register_function{function_name='peek', flags={'no-writes'},\n" +
+        "  callback=function(keys) return redis.call('GET', keys[1]) end}";
+      assert.equal(await redis.call('FUNCTION', 'LOAD', code), 'clientlib');
+      assert.equal(await redis.fcall('getset', 1, 'fk', 'one'), null);
+      assert.equal(await redis.fcall('getset', 1, 'fk', 'two'), 'one');
+      assert.equal(await redis.fcall_ro('peek', 1, 'fk'), 'two');
+      assert.equal(await expect.rejectionMessage(redis.fcall_ro('getset', 1, 'fk', 'x')),
+        'ERR Can not execute a script with write flag using *_ro command.');
+      const list = await redis.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'client*');
+      assert.equal(list.length, 1);
+      // RESP2 gives a flat name/value list, RESP3 a map.
+      const library = Array.isArray(list[0]) ? list[0] : Object.entries(list[0]).flat();
+      assert.equal(library[library.indexOf('library_name') + 1], 'clientlib');
+      assert.equal(await redis.call('FUNCTION', 'DELETE', 'clientlib'), 'OK');
+      assert.equal(await expect.rejectionMessage(redis.fcall('getset', 1, 'fk', 'x')), 'ERR Function not found');
+    });
+
     it('CLIENT SETNAME, GETNAME and LIST', async () => {
       const other = await connect();
       assert.equal(await other.client('GETNAME'), null);

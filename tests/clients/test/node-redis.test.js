@@ -266,6 +266,28 @@ for (const variant of VARIANTS) {
       assert.equal(await redis.ping(), 'PONG');
     });
 
+    it('functions: FUNCTION LOAD, FCALL, FCALL_RO, FUNCTION LIST and DELETE', async () => {
+      await redis.sendCommand(['FUNCTION', 'FLUSH']);
+      const code = '#!lua name=clientlib\n' +
+        "redis.register_function('getset', function(keys, args)\n" +
+        "  local old = redis.call('GET', keys[1]) redis.call('SET', keys[1], args[1]) return old end)\n" +
+        "redis.register_function{function_name='peek', flags={'no-writes'},\n" +
+        "  callback=function(keys) return redis.call('GET', keys[1]) end}";
+      assert.equal(await redis.functionLoad(code), 'clientlib');
+      assert.equal(await redis.fCall('getset', { keys: ['fk'], arguments: ['one'] }), null);
+      assert.equal(await redis.fCall('getset', { keys: ['fk'], arguments: ['two'] }), 'one');
+      assert.equal(await redis.fCallRo('peek', { keys: ['fk'], arguments: [] }), 'two');
+      assert.equal(await expect.rejectionMessage(redis.fCallRo('getset', { keys: ['fk'], arguments: ['x'] })),
+        'ERR Can not execute a script with write flag using *_ro command.');
+      const list = await redis.functionList();
+      assert.equal(list.length, 1);
+      assert.equal(list[0].libraryName ?? list[0].library_name, 'clientlib');
+      assert.deepEqual(list[0].functions.map((f) => f.name).sort(), ['getset', 'peek']);
+      assert.equal(await redis.functionDelete('clientlib'), 'OK');
+      assert.equal(await expect.rejectionMessage(redis.fCall('getset', { keys: ['fk'], arguments: ['x'] })),
+        'ERR Function not found');
+    });
+
     it('CLIENT SETNAME, GETNAME and LIST', async () => {
       const other = await connect();
       assert.equal(await other.clientGetName(), null);
