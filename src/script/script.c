@@ -56,7 +56,8 @@ static client *script_client; /* runs redis.call's commands */
  * handler its name. Scripts never nest (EVAL is not callable from a script). */
 static struct {
     client *caller;
-    char sha[41]; /* the script's SHA-1, or the function's name */
+    const char *name; /* the script's SHA-1 or the function's name (the
+                       * caller keeps it alive for the run) */
     int read_only;
     int allow_oom;
     int is_function;
@@ -180,7 +181,7 @@ int engine_error_handler(lua_State *L)
     } else {
         lua_pushfstring(L, "ERR %s", lua_typename(L, type));
     }
-    lua_pushfstring(L, " script: %s, on %s:%d.", run.sha, source, line);
+    lua_pushfstring(L, " script: %s, on %s:%d.", run.name, source, line);
     lua_concat(L, 2);
     return 1;
 }
@@ -476,7 +477,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
         server_log(LOG_WARNING,
                    "Script %s still running after %lld ms (busy-reply-threshold): other "
                    "clients get -BUSY until it ends or %s stops it.",
-                   run.sha, (long long)elapsed_ms,
+                   run.name, (long long)elapsed_ms,
                    run.is_function ? "FUNCTION KILL" : "SCRIPT KILL");
     }
     if (yield_to_clients && !run.killed)
@@ -508,7 +509,7 @@ int script_running(script_running_info *out)
     if (run.caller == NULL)
         return 0;
     out->caller = run.caller;
-    out->name = run.sha;
+    out->name = run.name;
     out->is_function = run.is_function;
     out->duration_ms = clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000;
     return 1;
@@ -1309,7 +1310,7 @@ static void set_argument_table(const char *name, client *c, int first, int count
 void engine_execute(lua_State *L, client *c, const char *name, int handler, int nargs,
                     const engine_run_mode *mode, script_call_fn call)
 {
-    snprintf(run.sha, sizeof(run.sha), "%s", name);
+    run.name = name;
     run.caller = c;
     run.read_only = mode->read_only;
     run.allow_oom = mode->allow_oom;
@@ -1337,7 +1338,7 @@ void engine_execute(lua_State *L, client *c, const char *name, int handler, int 
     if (run.killed)
         killed_total++;
     if (run.busy)
-        server_log(LOG_WARNING, "Script %s ended after %lld ms%s.", run.sha,
+        server_log(LOG_WARNING, "Script %s ended after %lld ms%s.", run.name,
                    (long long)(clock_ticks_to_us(clock_ticks() - run.start_ticks) / 1000),
                    run.killed ? " (killed)" : "");
     lua_settop(L, handler - 1);
