@@ -37,7 +37,8 @@ void net_client_unblocked(client *c);
 
 /* Called from inside a long command (a script past busy-reply-threshold):
  * accepts, reads and answers other clients without running the loop, which
- * is not reentrant; never touches busy's connection and runs no timer. */
+ * is not reentrant; never touches busy's connection and runs no timer.
+ * Called with NULL when the long command is over. */
 void net_serve_while_busy(const client *busy);
 
 typedef void (*net_client_visit)(void *ctx, client *c);

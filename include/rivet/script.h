@@ -41,7 +41,7 @@ int script_run(client *c, const char *sha, size_t sha_len, int first_key, int nu
  * busy: every HOOK_INSTRUCTIONS Lua instructions it calls the yield function
  * (net_serve_while_busy), so other clients are answered -BUSY and may stop
  * it with SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE. */
-typedef void (*script_yield_fn)(const client *busy);
+typedef void (*script_yield_fn)(const client *busy); /* NULL: the script ended */
 void script_set_yield(script_yield_fn fn);
 /* The -BUSY text (no leading '-') while a script is busy; NULL otherwise. */
 const char *script_busy_error(void);

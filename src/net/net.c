@@ -14,7 +14,7 @@
 #include "rivet/net.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,13 +487,15 @@ static void on_connection(uv_stream_t *server_stream, int status)
  * the loop is already running further up the stack: libuv's uv_run is not
  * reentrant (a nested run would reset the epoll bookkeeping of the outer
  * one, and fire timers that expire keys under the script). So this does not
- * run the loop at all. It polls the raw descriptors itself with poll(2),
- * accepts with accept(2) and reads with read(2), then runs what arrived
- * through the usual parser and server_execute (which answers -BUSY to all
- * but the allowed commands) and sends replies with uv_try_write / uv_write,
- * which libuv allows outside its callbacks. The busy client's own
- * connection is never touched: its argv points into its query buffer. No
- * timer runs, so nothing expires or times out until the script ends. */
+ * run the loop at all. It watches the raw descriptors itself with a
+ * private epoll set (built when the script turns busy), accepts with
+ * accept4(2) and hands new sockets to libuv with uv_tcp_open, reads with
+ * read(2), then runs what arrived through the usual parser and
+ * server_execute (which answers -BUSY to all but the allowed commands) and
+ * sends replies with uv_try_write / uv_write, which libuv allows outside its
+ * callbacks. The busy client's own connection is never touched: its argv
+ * points into its query buffer. No timer runs, so nothing expires or times
+ * out until the script ends. */
 #define BUSY_ACCEPT_BURST 64
 
 static int handle_fd(uv_handle_t *handle)
@@ -543,46 +545,76 @@ static void busy_read(connection *conn)
     consume_input(conn, (size_t)n);
 }
 
+/* The busy period's own epoll set: every other connection and the
+ * listeners are added once when a script turns busy, so each later call
+ * costs one epoll_wait however many clients are connected. Level-triggered,
+ * and pointing at listener / connection structs, which stay allocated until
+ * the loop runs close callbacks (after the script). */
+static int busy_epoll = -1;
+
+/* Marks which events come from listeners: their pointers are kept apart. */
+#define BUSY_LISTENER_TAG ((uintptr_t)1)
+
+static void busy_watch(int fd, void *ptr)
+{
+    if (fd < 0)
+        return;
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = ptr};
+    epoll_ctl(busy_epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+static void busy_begin(const client *busy)
+{
+    net_state *n = net();
+    busy_epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (busy_epoll < 0)
+        return;
+    for (int i = 0; i < n->listener_count; i++)
+        busy_watch(handle_fd(&n->listeners[i].socket.handle),
+                   (void *)((uintptr_t)&n->listeners[i] | BUSY_LISTENER_TAG));
+    for (connection *conn = n->connections; conn; conn = conn->next)
+        if (conn->client != busy && !conn->closing && conn->client->blocked == NULL)
+            busy_watch(handle_fd(&conn->socket.handle), conn);
+}
+
 void net_serve_while_busy(const client *busy)
 {
     net_state *n = net();
+    if (busy == NULL) { /* the script ended */
+        if (busy_epoll >= 0)
+            close(busy_epoll);
+        busy_epoll = -1;
+        return;
+    }
     if (n == NULL || n->stopping)
         return;
-    size_t count = (size_t)n->listener_count;
-    for (connection *conn = n->connections; conn; conn = conn->next)
-        count++;
-    struct pollfd *fds = mem_calloc(sizeof(*fds) * (count + 1));
-    connection **conns = mem_calloc(sizeof(*conns) * (count + 1));
-    size_t used = 0;
-    for (int i = 0; i < n->listener_count; i++) {
-        fds[used].fd = handle_fd(&n->listeners[i].socket.handle);
-        fds[used].events = POLLIN;
-        used++;
-    }
-    size_t first_conn = used;
-    for (connection *conn = n->connections; conn; conn = conn->next) {
-        if (conn->client == busy || conn->closing || conn->client->blocked)
-            continue;
-        fds[used].fd = handle_fd(&conn->socket.handle);
-        fds[used].events = POLLIN;
-        conns[used] = conn;
-        used++;
-    }
+    if (busy_epoll < 0)
+        busy_begin(busy);
+    if (busy_epoll < 0)
+        return;
+    struct epoll_event events[64];
+    int ready = epoll_wait(busy_epoll, events, 64, 0);
     /* server_execute clears the current client: put the script's back. */
     client *current = server.current_client;
-    if (poll(fds, used, 0) > 0) {
-        /* Connections closed here are freed by their close callback, which
-         * only the loop runs: the pointers stay valid until we return. */
-        for (size_t i = first_conn; i < used; i++)
-            if (fds[i].revents && !conns[i]->closing)
-                busy_read(conns[i]);
-        for (size_t i = 0; i < first_conn; i++)
-            if (fds[i].revents & POLLIN)
-                busy_accept(&n->listeners[i]);
+    for (int i = 0; i < ready; i++) {
+        uintptr_t tagged = (uintptr_t)events[i].data.ptr;
+        if (tagged & BUSY_LISTENER_TAG) {
+            listener *l = (listener *)(tagged & ~BUSY_LISTENER_TAG);
+            connection *newest = n->connections;
+            busy_accept(l);
+            /* New connections are linked at the head: watch them too. */
+            for (connection *conn = n->connections; conn && conn != newest; conn = conn->next)
+                if (!conn->closing)
+                    busy_watch(handle_fd(&conn->socket.handle), conn);
+        } else {
+            connection *conn = events[i].data.ptr;
+            /* Closed connections are freed by their close callback, which
+             * only the loop runs: the pointer is still valid here. */
+            if (!conn->closing)
+                busy_read(conn);
+        }
     }
     server.current_client = current;
-    mem_free(fds);
-    mem_free(conns);
 }
 
 /* ---------- timers, signals, loop ---------- */

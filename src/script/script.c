@@ -1335,6 +1335,8 @@ void engine_execute(lua_State *L, client *c, const char *name, int handler, int 
     } else {
         write_value(L, lua_gettop(L), &c->reply);
     }
+    if (run.busy && yield_to_clients)
+        yield_to_clients(NULL); /* the busy period is over */
     if (run.killed)
         killed_total++;
     if (run.busy)
