@@ -78,7 +78,7 @@ static script_yield_fn yield_to_clients;
 #define HOOK_INSTRUCTIONS 100000
 /* Once busy, the hook runs ten times as often: other clients then wait tens
  * of microseconds for their -BUSY, and the script (already late) pays a
- * poll(2) per 10,000 instructions, a few percent. */
+ * epoll_wait(2) per 10,000 instructions, too little to measure. */
 #define HOOK_BUSY_INSTRUCTIONS 10000
 
 #define BUSY_EVAL_ERROR                                                                            \
