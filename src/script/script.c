@@ -77,7 +77,7 @@ static script_yield_fn yield_to_clients;
  * nothing, frequent enough (well under a millisecond) to answer quickly. */
 #define HOOK_INSTRUCTIONS 100000
 /* Once busy, the hook runs ten times as often: other clients then wait tens
- * of microseconds for their -BUSY, and the script (already late) pays a
+ * of microseconds for their -BUSY, and the script (already late) pays an
  * epoll_wait(2) per 10,000 instructions, too little to measure. */
 #define HOOK_BUSY_INSTRUCTIONS 10000
 
