@@ -370,6 +370,7 @@ static const command *const families[] = {
     hash_command_rows,
     list_command_rows,
     memory_command_rows,
+    persist_command_rows,
     pubsub_command_rows,
     script_command_rows,
     set_command_rows,

@@ -15,6 +15,7 @@
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/slowlog.h"
 #include "rivet/transaction.h"
 #include "rivet/watch.h"
@@ -249,6 +250,11 @@ void server_execute(client *c)
             } else {
                 reject(c, cmd, EVICT_OOM_ERROR);
             }
+        } else if (((cmd->flags & CMD_WRITE) || cmd->handler == command_ping) &&
+                   snapshot_writes_refused()) {
+            /* The last BGSAVE failed: as Redis, refuse writes (and PING, so
+             * monitoring notices) until a save succeeds. */
+            reject(c, cmd, SNAPSHOT_MISCONF_ERROR);
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {
                 reject(c, cmd, "ERR Command not allowed inside a transaction");

@@ -16,6 +16,7 @@
 #include "rivet/glob.h"
 #include "rivet/lazyfree.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 
 /* Redis answers OBJECT REFCOUNT with INT_MAX for its shared integer objects
  * (the values 0..9999 when they are shared); clients have seen that number for
@@ -411,8 +412,9 @@ void command_flushall(client *c)
     int databases = keyspace_database_count(server.keyspace);
     for (int i = 0; i < databases; i++)
         flush_database(keyspace_database(server.keyspace, i), async);
-    /* FLUSHALL is itself a change worth saving even when nothing was there. */
-    keyspace_get_stats(server.keyspace)->dirty++;
+    /* A running BGSAVE is stopped and, with save points, the empty data set
+     * is saved at once; FLUSHALL itself then counts as one change (Redis). */
+    snapshot_after_flushall();
     reply_ok(&c->reply);
 }
 

@@ -1,6 +1,7 @@
 /* Server start-up, shutdown and the small services every module uses: the
  * clock, random numbers, error statistics. */
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +212,8 @@ static int start(int argc, char **argv)
     server.slowlog = slowlog_create();
     server.errorstats = errorstats_create();
     signal(SIGPIPE, SIG_IGN);
+    if (snapshot_load_at_startup() != 0)
+        return 1;
 
     if (net_start(&err) != 0) {
         server_log(LOG_WARNING, "%s", err);
