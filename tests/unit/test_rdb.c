@@ -300,12 +300,189 @@ static void test_dump_payload_matches_redis(void **state)
     buffer_release(&out);
 }
 
+/* ---------- older forms Redis 7.0 still reads (upgraded files) ---------- */
+
+/* A ziplist under construction: entries carry the previous entry's size. */
+typedef struct ziplist_maker {
+    buffer b;
+    size_t prev;
+    unsigned count;
+} ziplist_maker;
+
+static void zl_begin(ziplist_maker *z)
+{
+    buffer_init(&z->b);
+    buffer_append(&z->b, "\0\0\0\0\0\0\0\0\0\0", 10);
+    z->prev = 0;
+    z->count = 0;
+}
+
+static void zl_entry(ziplist_maker *z, const unsigned char *body, size_t len)
+{
+    size_t start = z->b.len;
+    buffer_append_char(&z->b, (char)z->prev); /* all test entries are < 254 bytes */
+    buffer_append(&z->b, body, len);
+    z->prev = z->b.len - start;
+    z->count++;
+}
+
+static void zl_string(ziplist_maker *z, const char *text)
+{
+    unsigned char body[80];
+    size_t len = strlen(text);
+    body[0] = (unsigned char)len; /* 00LLLLLL */
+    memcpy(body + 1, text, len);
+    zl_entry(z, body, len + 1);
+}
+
+static void zl_finish(ziplist_maker *z)
+{
+    buffer_append_char(&z->b, (char)0xFF);
+    unsigned char *h = (unsigned char *)z->b.data;
+    size_t total = z->b.len;
+    for (int i = 0; i < 4; i++)
+        h[i] = (unsigned char)(total >> (8 * i));
+    h[8] = (unsigned char)z->count;
+    h[9] = 0;
+}
+
+static void put_rdb_string(buffer *out, const char *data, size_t len)
+{
+    buffer_append_char(out, (char)len); /* test strings are < 64 bytes */
+    buffer_append(out, data, len);
+}
+
+static void put_rdb_blob(buffer *out, const buffer *blob)
+{
+    buffer_append_char(out, (char)(0x40 | (blob->len >> 8)));
+    buffer_append_char(out, (char)(blob->len & 0xFF));
+    buffer_append(out, blob->data, blob->len);
+}
+
+static void test_old_encodings_load(void **state)
+{
+    (void)state;
+    buffer file;
+    buffer_init(&file);
+    buffer_append(&file, "REDIS0009", 9);
+    buffer_append(&file, "\xFE\x00", 2);
+
+    /* type 10: list as one ziplist, with every integer width. */
+    ziplist_maker z;
+    zl_begin(&z);
+    zl_string(&z, "a");
+    const unsigned char imm[] = {0xF6};                         /* 5 */
+    const unsigned char i8[] = {0xFE, 0xFD};                    /* -3 */
+    const unsigned char i16[] = {0xC0, 0x2C, 0x01};             /* 300 */
+    const unsigned char i24[] = {0xF0, 0x00, 0x00, 0x80};       /* -8388608 */
+    const unsigned char i32[] = {0xD0, 0x00, 0xCA, 0x9A, 0x3B}; /* 1000000000 */
+    const unsigned char i64[] = {0xE0, 0x00, 0xE8, 0x76, 0x48, 0x17, 0x00, 0x00, 0x00}; /* 1e11 */
+    zl_entry(&z, imm, sizeof(imm));
+    zl_entry(&z, i8, sizeof(i8));
+    zl_entry(&z, i16, sizeof(i16));
+    zl_entry(&z, i24, sizeof(i24));
+    zl_entry(&z, i32, sizeof(i32));
+    zl_entry(&z, i64, sizeof(i64));
+    zl_finish(&z);
+    buffer_append_char(&file, 10);
+    put_rdb_string(&file, "zl", 2);
+    put_rdb_blob(&file, &z.b);
+    buffer_release(&z.b);
+
+    /* type 13: hash ziplist. */
+    zl_begin(&z);
+    zl_string(&z, "f1");
+    zl_string(&z, "v1");
+    zl_string(&z, "f2");
+    zl_entry(&z, imm, sizeof(imm));
+    zl_finish(&z);
+    buffer_append_char(&file, 13);
+    put_rdb_string(&file, "zh", 2);
+    put_rdb_blob(&file, &z.b);
+    buffer_release(&z.b);
+
+    /* type 12: sorted set ziplist, scores as text and as integers. */
+    zl_begin(&z);
+    zl_string(&z, "b");
+    zl_string(&z, "2.5");
+    zl_string(&z, "a");
+    zl_entry(&z, i8, sizeof(i8));
+    zl_finish(&z);
+    buffer_append_char(&file, 12);
+    put_rdb_string(&file, "zz", 2);
+    put_rdb_blob(&file, &z.b);
+    buffer_release(&z.b);
+
+    /* type 14: quicklist of two ziplists. */
+    buffer_append_char(&file, 14);
+    put_rdb_string(&file, "ql", 2);
+    buffer_append_char(&file, 2);
+    for (int node = 0; node < 2; node++) {
+        zl_begin(&z);
+        zl_string(&z, node ? "c" : "a");
+        zl_string(&z, node ? "d" : "b");
+        zl_finish(&z);
+        put_rdb_blob(&file, &z.b);
+        buffer_release(&z.b);
+    }
+
+    /* type 3: sorted set with text scores (253/254/255 = nan/+inf/-inf). */
+    buffer_append_char(&file, 3);
+    put_rdb_string(&file, "zt", 2);
+    buffer_append_char(&file, 3);
+    put_rdb_string(&file, "x", 1);
+    put_rdb_string(&file, "1.5", 3);
+    put_rdb_string(&file, "y", 1);
+    buffer_append_char(&file, (char)254);
+    put_rdb_string(&file, "w", 1);
+    buffer_append_char(&file, (char)255);
+
+    /* type 1 with an EXPIRETIME (seconds) far in the future. */
+    buffer_append_char(&file, (char)0xFD);
+    buffer_append(&file, "\x00\x00\x00\x7F", 4);
+    buffer_append_char(&file, 1);
+    put_rdb_string(&file, "pl", 2);
+    buffer_append_char(&file, 2);
+    put_rdb_string(&file, "p", 1);
+    put_rdb_string(&file, "q", 1);
+
+    buffer_append(&file, "\xFF\0\0\0\0\0\0\0\0", 9); /* CRC 0: not checked */
+
+    fresh_keyspace();
+    rdb_load_stats stats;
+    char err[256] = "";
+    int rc = rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(stats.keys, 6);
+    const char *const checks[][2] = {
+        {"LRANGE zl 0 -1", "*7\r\n$1\r\na\r\n$1\r\n5\r\n$2\r\n-3\r\n$3\r\n300\r\n"
+                           "$8\r\n-8388608\r\n$10\r\n1000000000\r\n$12\r\n100000000000\r\n"},
+        {"HGET zh f2", "$1\r\n5\r\n"},
+        {"HGET zh f1", "$2\r\nv1\r\n"},
+        {"ZRANGE zz 0 -1 WITHSCORES", "*4\r\n$1\r\na\r\n$2\r\n-3\r\n$1\r\nb\r\n$3\r\n2.5\r\n"},
+        {"LRANGE ql 0 -1", "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"},
+        {"ZRANGE zt 0 -1 WITHSCORES",
+         "*6\r\n$1\r\nw\r\n$4\r\n-inf\r\n$1\r\nx\r\n$3\r\n1.5\r\n$1\r\ny\r\n$3\r\ninf\r\n"},
+        {"LRANGE pl 0 -1", "*2\r\n$1\r\np\r\n$1\r\nq\r\n"},
+        {"PEXPIRETIME pl", ":2130706432000\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        char *got = run(checks[i][0]);
+        if (strcmp(got, checks[i][1]) != 0)
+            fail_msg("%s: got %s", checks[i][0], got);
+        free(got);
+    }
+    buffer_release(&file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_corruption_refused),
         cmocka_unit_test(test_dump_payload_matches_redis),
+        cmocka_unit_test(test_old_encodings_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
