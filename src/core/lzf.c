@@ -19,13 +19,17 @@
 #define MAX_LITERAL 32
 #define MAX_OFFSET  (1 << 13)
 #define MAX_REF     (2 + 7 + 255) /* longest back reference */
-#define HASH_BITS   14
-#define HASH_SIZE   (1 << HASH_BITS)
+/* The table of seen positions is sized to the input (between 2^8 and 2^14
+ * slots): snapshots compress millions of short strings, and clearing a
+ * 64 KB table for a 30-byte string would cost more than compressing it. */
+#define HASH_BITS_MIN 8
+#define HASH_BITS_MAX 14
+#define HASH_SIZE_MAX (1 << HASH_BITS_MAX)
 
-static inline uint32_t hash3(const unsigned char *p)
+static inline uint32_t hash3(const unsigned char *p, int bits)
 {
     uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-    return (v * 2654435761u) >> (32 - HASH_BITS);
+    return (v * 2654435761u) >> (32 - bits);
 }
 
 /* The pending literal run: where its control byte sits and its length. */
@@ -39,8 +43,11 @@ size_t lzf_compress(const void *in_ptr, size_t in_len, void *out_ptr, size_t out
     const unsigned char *in = in_ptr;
     unsigned char *out = out_ptr;
     /* Positions are stored +1 so that 0 means "never seen". */
-    uint32_t seen[HASH_SIZE];
-    memset(seen, 0, sizeof(seen));
+    uint32_t seen[HASH_SIZE_MAX];
+    int bits = HASH_BITS_MIN;
+    while (bits < HASH_BITS_MAX && ((size_t)1 << bits) < in_len)
+        bits++;
+    memset(seen, 0, sizeof(uint32_t) << bits);
     size_t ip = 0, op = 0;
     literal_run run = {0, 0};
 
@@ -49,7 +56,7 @@ size_t lzf_compress(const void *in_ptr, size_t in_len, void *out_ptr, size_t out
     while (ip < in_len) {
         size_t match = 0, offset = 0;
         if (ip + 2 < in_len) {
-            uint32_t h = hash3(in + ip);
+            uint32_t h = hash3(in + ip, bits);
             size_t candidate = seen[h];
             seen[h] = (uint32_t)(ip + 1);
             if (candidate && ip - (candidate - 1) <= MAX_OFFSET) {
@@ -76,7 +83,7 @@ size_t lzf_compress(const void *in_ptr, size_t in_len, void *out_ptr, size_t out
             /* Index the positions the reference covered so later data can
              * match them too (the first was indexed above). */
             for (size_t k = 1; k < match && ip + k + 2 < in_len; k++)
-                seen[hash3(in + ip + k)] = (uint32_t)(ip + k + 1);
+                seen[hash3(in + ip + k, bits)] = (uint32_t)(ip + k + 1);
             ip += match;
             continue;
         }

@@ -157,12 +157,15 @@ typedef struct rdb_string {
     const char *data;
     size_t len;
     char *owned;
-    char scratch[24];
+    /* Integer renderings, and LZF strings short enough to skip the heap
+     * (most values in a typical snapshot). */
+    char scratch[256];
 } rdb_string;
 
 static void string_release(rdb_string *s)
 {
-    mem_free(s->owned);
+    if (s->owned != s->scratch)
+        mem_free(s->owned);
     s->owned = NULL;
 }
 
@@ -199,7 +202,7 @@ static int get_string(rdb_reader *r, rdb_string *s)
     if (plain == 0 || plain / LZF_MAX_RATIO > compressed)
         return fail(r, "Invalid LZF lengths %llu/%llu", (unsigned long long)compressed,
                     (unsigned long long)plain);
-    s->owned = mem_alloc(plain);
+    s->owned = plain <= sizeof(s->scratch) ? s->scratch : mem_alloc(plain);
     if (lzf_decompress(p, compressed, s->owned, plain) != plain) {
         string_release(s);
         return fail(r, "Invalid LZF compressed string");
@@ -1130,6 +1133,26 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
         rdb_string key;
         if (!get_string(r, &key))
             return 0;
+        if (type == RDB_TYPE_STRING) {
+            /* The common case, stored without an intermediate copy. */
+            rdb_string value;
+            int ok = get_string(r, &value);
+            if (ok && expire >= 0 && expire < now) {
+                stats->expired++;
+            } else if (ok) {
+                kv_entry *e = keyspace_set_string(db, key.data, key.len, value.data, value.len, 0);
+                if (expire >= 0)
+                    keyspace_set_expire(db, e, expire);
+                stats->keys++;
+            }
+            if (ok)
+                string_release(&value);
+            string_release(&key);
+            if (!ok)
+                return 0;
+            expire = -1;
+            continue;
+        }
         rdb_value v;
         if (!load_value(r, (int)type, &v)) {
             rdb_value_release(r->ks, &v);

@@ -162,9 +162,11 @@ static int put_encoded_integer(rdb_writer *w, int64_t v)
 
 static int put_compressed(rdb_writer *w, const char *data, size_t len)
 {
-    /* Worth it only if it saves more than the two lengths cost. */
+    /* Worth it only if it saves more than the two lengths cost. Short
+     * strings (the common case) compress into a stack buffer. */
     size_t cap = len - 4;
-    char *out = mem_alloc(cap);
+    char stack[1024];
+    char *out = cap <= sizeof(stack) ? stack : mem_alloc(cap);
     size_t n = lzf_compress(data, len, out, cap);
     if (n > 0) {
         put_byte(w, 0xC0 | RDB_ENC_LZF);
@@ -172,7 +174,8 @@ static int put_compressed(rdb_writer *w, const char *data, size_t len)
         put_len(w, len);
         put_raw(w, out, n);
     }
-    mem_free(out);
+    if (out != stack)
+        mem_free(out);
     return n > 0;
 }
 
