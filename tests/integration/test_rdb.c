@@ -543,6 +543,46 @@ static void test_dump_restore(void **state)
     assert_int_equal(harness_stop(s), 0);
 }
 
+/* Save points fire from the cron; FLUSHALL saves the empty set at once and
+ * counts as one change; a failing final save keeps SHUTDOWN from stopping. */
+static void test_save_points_and_flushall(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_in(dir, NULL);
+    redisContext *c = harness_connect(s);
+    long long saves = harness_info_number(c, "persistence", "rdb_saves");
+    command_ok(c, "SET a 1");
+    command_ok(c, "SET b 2");
+    assert_int_equal(harness_info_number(c, "persistence", "rdb_changes_since_last_save"), 2);
+    command_ok(c, "CONFIG SET save %s", "1 2");
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_saves", saves + 1, 5000));
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_changes_since_last_save", 0, 2000));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/dump.rdb", dir);
+    assert_int_equal(access(path, F_OK), 0);
+
+    expect_status(c, "OK", "FLUSHALL");
+    assert_int_equal(harness_info_number(c, "persistence", "rdb_changes_since_last_save"), 1);
+    expect_status(c, "OK", "DEBUG RELOAD NOSAVE");
+    expect_integer(c, 0, "DBSIZE");
+
+    /* The final save cannot be written: SHUTDOWN refuses, the server lives. */
+    command_ok(c, "SET c 3");
+    remove_dir(dir);
+    expect_error(c, "ERR Errors trying to SHUTDOWN. Check logs.", "SHUTDOWN");
+    expect_bulk(c, "3", "GET c");
+    char *good = make_dir();
+    command_ok(c, "CONFIG SET dir %s", good);
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    snprintf(path, sizeof(path), "%s/dump.rdb", good);
+    assert_int_equal(access(path, F_OK), 0);
+    remove_dir(good);
+    free(good);
+    free(dir);
+}
+
 /* ---------- cross-loading with the real redis-server ---------- */
 
 static const char *find_redis_server(void)
@@ -737,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_misconf_after_failed_bgsave),
         cmocka_unit_test(test_shutdown_saves_with_save_points),
         cmocka_unit_test(test_dump_restore),
+        cmocka_unit_test(test_save_points_and_flushall),
         cmocka_unit_test(test_redis_dump_loads_in_rivet),
         cmocka_unit_test(test_rivet_dump_loads_in_redis),
     };
