@@ -300,6 +300,120 @@ static void test_dump_payload_matches_redis(void **state)
     buffer_release(&out);
 }
 
+/* ---------- native types: module records through save/load_value ---------- */
+
+static void fake_free(void *ptr, object_encoding encoding)
+{
+    (void)encoding;
+    buffer_release(ptr);
+    mem_free(ptr);
+}
+
+static void *fake_copy(const void *ptr, object_encoding encoding)
+{
+    (void)encoding;
+    const buffer *from = ptr;
+    buffer *b = mem_alloc(sizeof(*b));
+    buffer_init(b);
+    buffer_append(b, from->data, from->len);
+    return b;
+}
+
+static void fake_save(const void *ptr, object_encoding encoding, buffer *out)
+{
+    (void)encoding;
+    const buffer *b = ptr;
+    buffer_append(out, "v1:", 3);
+    buffer_append(out, b->data, b->len);
+}
+
+static void *fake_load(const char *bytes, size_t len, object_encoding *encoding)
+{
+    if (len < 3 || memcmp(bytes, "v1:", 3) != 0)
+        return NULL;
+    buffer *b = mem_alloc(sizeof(*b));
+    buffer_init(b);
+    buffer_append(b, bytes + 3, len - 3);
+    *encoding = ENCODING_NATIVE;
+    return b;
+}
+
+static void register_fakes(int with_serializer)
+{
+    static const object_methods saved = {.free_value = fake_free,
+                                         .copy_value = fake_copy,
+                                         .save_value = fake_save,
+                                         .load_value = fake_load};
+    static const object_methods unsaved = {.free_value = fake_free, .copy_value = fake_copy};
+    keyspace_register_type(server.keyspace, OBJECT_IDEMPOTENCY,
+                           with_serializer ? &saved : &unsaved);
+    keyspace_register_type(server.keyspace, OBJECT_WINDOW, &unsaved);
+}
+
+static void set_fake(const char *key, object_type type, const char *content)
+{
+    buffer *b = mem_alloc(sizeof(*b));
+    buffer_init(b);
+    buffer_append_cstr(b, content);
+    keyspace_set_object(test_client.db, key, strlen(key), type, ENCODING_NATIVE, b, 0);
+}
+
+static void test_native_types(void **state)
+{
+    (void)state;
+    fresh_keyspace();
+    register_fakes(1);
+    set_fake("idem", OBJECT_IDEMPOTENCY, "record-bytes");
+    set_fake("window", OBJECT_WINDOW, "not saved");
+    exec("SET plain x");
+    rdb_save_options options = {1, 1};
+    buffer file;
+    buffer_init(&file);
+    rdb_save_to_buffer(server.keyspace, &options, &file);
+
+    fresh_keyspace();
+    register_fakes(1);
+    rdb_load_stats stats;
+    char err[256] = "";
+    assert_int_equal(
+        rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err)), 0);
+    assert_int_equal(stats.keys, 2);
+    kv_entry *e = keyspace_lookup_raw(test_client.db, "idem", 4);
+    assert_non_null(e);
+    assert_int_equal(entry_type(e), OBJECT_IDEMPOTENCY);
+    const buffer *b = entry_object(e);
+    assert_int_equal(b->len, 12);
+    assert_memory_equal(b->data, "record-bytes", 12);
+    assert_null(keyspace_lookup_raw(test_client.db, "window", 6));
+
+    /* DUMP/RESTORE of a native value, and DUMP refused without a serializer. */
+    buffer payload;
+    buffer_init(&payload);
+    assert_true(rdb_entry_serializable(server.keyspace, e));
+    rdb_dump_payload(server.keyspace, e, &payload);
+    assert_int_equal(rdb_payload_verify(payload.data, payload.len), 0);
+    rdb_value v;
+    assert_int_equal(rdb_payload_decode(server.keyspace, payload.data, payload.len, &v), 0);
+    assert_int_equal(v.type, OBJECT_IDEMPOTENCY);
+    rdb_value_store(test_client.db, "idem2", 5, &v);
+    assert_non_null(keyspace_lookup_raw(test_client.db, "idem2", 5));
+    set_fake("window", OBJECT_WINDOW, "x");
+    assert_false(
+        rdb_entry_serializable(server.keyspace, keyspace_lookup_raw(test_client.db, "window", 6)));
+    char *reply = run("DUMP window");
+    assert_string_equal(reply, "-ERR DUMP is not supported for keys of type window\r\n");
+    free(reply);
+    buffer_release(&payload);
+
+    /* A server whose type cannot load the record refuses the file. */
+    fresh_keyspace();
+    register_fakes(0);
+    assert_int_equal(
+        rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "is not known to this server"));
+    buffer_release(&file);
+}
+
 /* ---------- older forms Redis 7.0 still reads (upgraded files) ---------- */
 
 /* A ziplist under construction: entries carry the previous entry's size. */
@@ -483,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_corruption_refused),
         cmocka_unit_test(test_dump_payload_matches_redis),
         cmocka_unit_test(test_old_encodings_load),
+        cmocka_unit_test(test_native_types),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
