@@ -430,6 +430,9 @@ static void test_misconf_after_failed_bgsave(void **state)
     expect_error(c, misconf, "SET k other");
     expect_error(c, misconf, "PING");
     expect_bulk(c, "v", "GET k");
+    /* From a script the error carries the script's location, as in Redis. */
+    expect_error_prefix(c, misconf, "EVAL %s 0", "return redis.call('set', 'k', 'lua')");
+    expect_bulk(c, "v", "EVAL %s 0", "return redis.call('get', 'k')");
     /* Without save points writes go through even after the failure. */
     command_ok(c, "CONFIG SET save %s", "");
     expect_status(c, "OK", "SET k w");
