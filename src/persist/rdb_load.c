@@ -46,7 +46,20 @@ typedef struct rdb_reader {
     char *err;
     size_t err_size;
     int failed;
+    size_t next_progress; /* offset at which to log progress next */
 } rdb_reader;
+
+/* Big files report their progress in the log every tenth of the way. */
+#define PROGRESS_MIN_BYTES (64u << 20)
+
+static void report_progress(rdb_reader *r, const rdb_load_stats *stats)
+{
+    if (r->len < PROGRESS_MIN_BYTES || r->pos < r->next_progress)
+        return;
+    r->next_progress = r->pos + r->len / 10;
+    server_log(LOG_NOTICE, "Loading RDB: %zu%% read, %llu keys loaded", r->pos * 100 / r->len,
+               (unsigned long long)stats->keys);
+}
 
 static int fail(rdb_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -1151,6 +1164,7 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
             if (!ok)
                 return 0;
             expire = -1;
+            report_progress(r, stats);
             continue;
         }
         rdb_value v;
@@ -1173,13 +1187,14 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
         }
         string_release(&key);
         expire = -1;
+        report_progress(r, stats);
     }
 }
 
 int rdb_load_buffer(keyspace *ks, const char *data, size_t len, rdb_load_stats *stats, char *err,
                     size_t err_size)
 {
-    rdb_reader r = {(const unsigned char *)data, len, 0, ks, err, err_size, 0};
+    rdb_reader r = {(const unsigned char *)data, len, 0, ks, err, err_size, 0, len / 10};
     memset(stats, 0, sizeof(*stats));
     return load_all(&r, stats) ? 0 : -1;
 }
@@ -1220,10 +1235,13 @@ int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats, char *e
 
 int rdb_payload_decode(keyspace *ks, const char *payload, size_t len, rdb_value *v)
 {
-    rdb_reader r = {(const unsigned char *)payload, len - 10, 0, ks, NULL, 0, 0};
-    unsigned type;
     value_init(v, OBJECT_STRING);
-    if (len < 10 || !get_byte(&r, &type))
+    if (len < 10)
+        return -1;
+    /* The value is everything before the version and checksum footer. */
+    rdb_reader r = {(const unsigned char *)payload, len - 10, 0, ks, NULL, 0, 0, 0};
+    unsigned type;
+    if (!get_byte(&r, &type))
         return -1;
     if (!load_value(&r, (int)type, v) || value_is_empty(v)) {
         rdb_value_release(ks, v);
