@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "rivet/lzf.h"
 
@@ -103,12 +105,57 @@ static void test_malformed_rejected(void **state)
     assert_int_equal(lzf_decompress(fine, sizeof(fine), out, 10), 10);
 }
 
+/* Against the reference implementation when its shared library is installed
+ * (Debian's liblzf1): each side decompresses what the other compressed. */
+typedef unsigned int (*lzf_fn)(const void *, unsigned int, void *, unsigned int);
+
+static void test_interoperates_with_liblzf(void **state)
+{
+    (void)state;
+    void *lib = dlopen("liblzf.so.1", RTLD_NOW);
+    if (!lib) {
+        fprintf(stderr, "liblzf.so.1 not installed: skipping the interoperability check\n");
+        skip();
+    }
+    lzf_fn their_compress = (lzf_fn)dlsym(lib, "lzf_compress");
+    lzf_fn their_decompress = (lzf_fn)dlsym(lib, "lzf_decompress");
+    assert_non_null(their_compress);
+    assert_non_null(their_decompress);
+    static unsigned char data[50000], packed[60000], back[50000];
+    uint64_t x = 1;
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t i = 0; i < sizeof(data); i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* random, text-like with repeats, long runs */
+            data[i] = kind == 0   ? (unsigned char)x
+                      : kind == 1 ? (unsigned char)("the quick brown fox "[(i * 7 + x % 3) % 20])
+                                  : (unsigned char)(i / 1000);
+        }
+        size_t sizes[] = {1, 3, 21, 100, 4096, 50000};
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            size_t len = sizes[k];
+            size_t n = lzf_compress(data, len, packed, sizeof(packed));
+            assert_true(n > 0);
+            assert_int_equal(their_decompress(packed, (unsigned)n, back, (unsigned)len), len);
+            assert_memory_equal(back, data, len);
+            unsigned m = their_compress(data, (unsigned)len, packed, sizeof(packed));
+            assert_true(m > 0);
+            memset(back, 0, len);
+            assert_int_equal(lzf_decompress(packed, m, back, len), len);
+            assert_memory_equal(back, data, len);
+        }
+    }
+    dlclose(lib);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repetitive_shrinks), cmocka_unit_test(test_incompressible),
         cmocka_unit_test(test_edge_sizes),         cmocka_unit_test(test_known_encoding),
-        cmocka_unit_test(test_malformed_rejected),
+        cmocka_unit_test(test_malformed_rejected), cmocka_unit_test(test_interoperates_with_liblzf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
