@@ -13,6 +13,9 @@
 #include "rivet/keyspace.h"
 
 #define RDB_VERSION 10
+/* Files and payloads up to this version load (Redis 7.2's RDB 11 adds a
+ * listpack set and consumers' active time, both read). */
+#define RDB_LOAD_VERSION_MAX 11
 
 typedef struct rdb_save_options {
     int compress; /* rdbcompression: LZF for strings over 20 bytes */

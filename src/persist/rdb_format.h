@@ -25,6 +25,9 @@ enum {
     RDB_TYPE_ZSET_LISTPACK = 17,
     RDB_TYPE_LIST_QUICKLIST_2 = 18,
     RDB_TYPE_STREAM_LISTPACKS_2 = 19,
+    /* RDB 11 (Redis 7.2): read, never written. */
+    RDB_TYPE_SET_LISTPACK = 20,
+    RDB_TYPE_STREAM_LISTPACKS_3 = 21,
 };
 
 /* Opcodes between records. */

@@ -461,6 +461,32 @@ static int load_set(rdb_reader *r, int rdb_type, rdb_value *v)
     value_init(v, OBJECT_SET);
     set_builder b;
     rdb_string s;
+    if (rdb_type == RDB_TYPE_SET_LISTPACK) {
+        if (!get_string(r, &s))
+            return 0;
+        packed_cursor cur;
+        size_t count;
+        if (!packed_listpack_open(&cur, (const unsigned char *)s.data, s.len, &count)) {
+            string_release(&s);
+            return fail(r, "Malformed set listpack");
+        }
+        set_builder_init(&b, count);
+        packed_item item;
+        int rc, ok = 1;
+        while (ok && (rc = packed_next(&cur, &item)) == 1) {
+            char scratch[24];
+            size_t len;
+            const char *data = packed_item_bytes(&item, scratch, &len);
+            if (!set_builder_add(&b, data, len))
+                ok = fail(r, "Duplicate set member");
+        }
+        if (ok && rc < 0)
+            ok = fail(r, "Malformed set listpack entry");
+        string_release(&s);
+        v->encoding = b.encoding;
+        v->ptr = b.ptr;
+        return ok;
+    }
     if (rdb_type == RDB_TYPE_SET_INTSET) {
         if (!get_string(r, &s))
             return 0;
@@ -761,7 +787,9 @@ static int pending_compare(const void *a, const void *b)
     return stream_id_compare(((const loaded_pending *)a)->id, ((const loaded_pending *)b)->id);
 }
 
-static int load_stream_group(rdb_reader *r, stream *s, int v2)
+/* v2: entries_read and the stream's first/max-deleted ids are stored (type
+ * 19 and later); v3: consumers also store their active time (type 21). */
+static int load_stream_group(rdb_reader *r, stream *s, int v2, int v3)
 {
     rdb_string name;
     stream_id last_id;
@@ -807,7 +835,10 @@ static int load_stream_group(rdb_reader *r, stream *s, int v2)
         }
         stream_consumer *consumer = stream_consumer_create(g, cname.data, cname.len, 0);
         string_release(&cname);
-        if (!consumer || !get_le(r, 8, &seen) || !get_len(r, &owned)) {
+        /* Rivet keeps no separate active time: it is read and dropped. */
+        uint64_t active;
+        if (!consumer || !get_le(r, 8, &seen) || (v3 && !get_le(r, 8, &active)) ||
+            !get_len(r, &owned)) {
             ok = consumer ? 0 : fail(r, "Duplicated consumer name");
             break;
         }
@@ -841,7 +872,8 @@ static int load_stream(rdb_reader *r, int rdb_type, rdb_value *v)
     stream *s = stream_create(100, 4096);
     v->encoding = ENCODING_STREAM;
     v->ptr = s;
-    int v2 = rdb_type == RDB_TYPE_STREAM_LISTPACKS_2;
+    int v2 = rdb_type >= RDB_TYPE_STREAM_LISTPACKS_2;
+    int v3 = rdb_type >= RDB_TYPE_STREAM_LISTPACKS_3;
     uint64_t nodes;
     if (!get_len(r, &nodes))
         return 0;
@@ -881,7 +913,7 @@ static int load_stream(rdb_reader *r, int rdb_type, rdb_value *v)
     if (!get_len(r, &groups))
         return 0;
     for (uint64_t g = 0; g < groups; g++)
-        if (!load_stream_group(r, s, v2))
+        if (!load_stream_group(r, s, v2, v3))
             return 0;
     return 1;
 }
@@ -980,6 +1012,7 @@ static int load_value(rdb_reader *r, int rdb_type, rdb_value *v)
         return load_list(r, rdb_type, v);
     case RDB_TYPE_SET:
     case RDB_TYPE_SET_INTSET:
+    case RDB_TYPE_SET_LISTPACK:
         return load_set(r, rdb_type, v);
     case RDB_TYPE_ZSET:
     case RDB_TYPE_ZSET_2:
@@ -992,6 +1025,7 @@ static int load_value(rdb_reader *r, int rdb_type, rdb_value *v)
         return load_hash(r, rdb_type, v);
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
+    case RDB_TYPE_STREAM_LISTPACKS_3:
         return load_stream(r, rdb_type, v);
     case RDB_TYPE_MODULE_2:
         return load_native(r, v);
@@ -1058,7 +1092,7 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
             return fail(r, "Wrong signature trying to load DB from file");
         version = version * 10 + (p[i] - '0');
     }
-    if (version < 1 || version > RDB_VERSION)
+    if (version < 1 || version > RDB_LOAD_VERSION_MAX)
         return fail(r, "Can't handle RDB format version %d", version);
     database *db = keyspace_database(r->ks, 0);
     int64_t expire = -1;

@@ -764,7 +764,7 @@ int rdb_payload_verify(const char *payload, size_t len)
         return -1;
     const unsigned char *footer = (const unsigned char *)payload + len - 10;
     unsigned version = footer[0] | (unsigned)footer[1] << 8;
-    if (version > RDB_VERSION)
+    if (version > RDB_LOAD_VERSION_MAX)
         return -1;
     uint64_t stored = 0;
     for (int i = 7; i >= 0; i--)

@@ -14,6 +14,7 @@
 
 #include "rivet/command.h"
 #include "rivet/config.h"
+#include "rivet/crc64.h"
 #include "rivet/memory.h"
 #include "rivet/rdb.h"
 #include "rivet/server.h"
@@ -260,10 +261,10 @@ static void test_corruption_refused(void **state)
         file.data[at] ^= 0x5a;
     }
     fresh_keyspace();
-    memcpy(file.data, "REDIS0011", 9);
+    memcpy(file.data, "REDIS0012", 9);
     assert_int_equal(
         rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "Can't handle RDB format version 11"));
+    assert_non_null(strstr(err, "Can't handle RDB format version 12"));
     buffer_release(&file);
 }
 
@@ -448,6 +449,74 @@ static void test_native_types(void **state)
         rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "is not known to this server"));
     buffer_release(&file);
+}
+
+/* ---------- RDB 11 forms (Redis 7.2 payloads) ---------- */
+
+/* Wraps a value in a DUMP footer of the given version and restores it. */
+static void restore_bytes(const char *key, const unsigned char *value, size_t len, int version)
+{
+    buffer p;
+    buffer_init(&p);
+    buffer_append(&p, value, len);
+    buffer_append_char(&p, (char)version);
+    buffer_append_char(&p, 0);
+    uint64_t crc = crc64_update(0, p.data, p.len);
+    for (int i = 0; i < 8; i++)
+        buffer_append_char(&p, (char)(crc >> (8 * i)));
+    assert_int_equal(rdb_payload_verify(p.data, p.len), 0);
+    rdb_value v;
+    assert_int_equal(rdb_payload_decode(server.keyspace, p.data, p.len, &v), 0);
+    rdb_value_store(test_client.db, key, strlen(key), &v);
+    buffer_release(&p);
+}
+
+static void expect_reply(const char *command, const char *expected)
+{
+    char *got = run(command);
+    if (strcmp(got, expected) != 0)
+        fail_msg("%s: got %s", command, got);
+    free(got);
+}
+
+static void test_rdb11_forms(void **state)
+{
+    (void)state;
+    fresh_keyspace();
+    /* Type 20: a set as a listpack of "a", "b", 1. */
+    const unsigned char set[] = {20,  15,   15,   0,   0,    0,    3,    0,   0x81,
+                                 'a', 0x02, 0x81, 'b', 0x02, 0x01, 0x01, 0xFF};
+    restore_bytes("s", set, sizeof(set), 11);
+    expect_reply("SCARD s", ":3\r\n");
+    expect_reply("SISMEMBER s 1", ":1\r\n");
+    expect_reply("SISMEMBER s b", ":1\r\n");
+
+    /* Type 21: stream 1-1 {f: v}, group g (entries read 1) whose consumer c
+     * owns 1-1; consumers carry seen and active times. */
+    buffer b;
+    buffer_init(&b);
+    const unsigned char head[] = {21, 1, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+    buffer_append(&b, head, sizeof(head));
+    const unsigned char lp[] = {29, 0x1d, 0, 0, 0, 0x0a, 0, 1, 1, 0,    1,   1, 1, 0x81, 'f',
+                                2,  0,    1, 2, 1, 0,    1, 0, 1, 0x81, 'v', 2, 4, 1,    0xFF};
+    buffer_append(&b, lp, sizeof(lp));
+    const unsigned char meta[] = {1, 1, 1,   1, 1, 0, 0, 1, /* length, ids, added */
+                                  1, 1, 'g', 1, 1, 1,       /* one group g, last 1-1, read 1 */
+                                  1};                       /* PEL of one */
+    buffer_append(&b, meta, sizeof(meta));
+    const unsigned char id[16] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+    buffer_append(&b, id, 16);
+    const unsigned char time_and_count[] = {0x10, 0x27, 0, 0, 0, 0, 0, 0, 3};
+    buffer_append(&b, time_and_count, sizeof(time_and_count));
+    const unsigned char consumer[] = {1, 1,    'c',  0x10, 0x27, 0, 0, 0, 0, 0,
+                                      0, 0x20, 0x27, 0,    0,    0, 0, 0, 0, 1};
+    buffer_append(&b, consumer, sizeof(consumer));
+    buffer_append(&b, id, 16);
+    restore_bytes("x", (const unsigned char *)b.data, b.len, 11);
+    buffer_release(&b);
+    expect_reply("XRANGE x - +", "*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    expect_reply("XPENDING x g",
+                 "*4\r\n:1\r\n$3\r\n1-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n");
 }
 
 /* ---------- older forms Redis 7.0 still reads (upgraded files) ---------- */
@@ -635,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_dump_payload_matches_redis),
         cmocka_unit_test(test_old_encodings_load),
         cmocka_unit_test(test_native_types),
+        cmocka_unit_test(test_rdb11_forms),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
