@@ -104,9 +104,8 @@ static int parse_restore_options(client *c, restore_options *o)
     return 1;
 }
 
-/* RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
- * IDLETIME and FREQ are checked but not applied: the key starts with a
- * fresh access clock, as if it had just been written. */
+/* RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]. As in
+ * Redis, IDLETIME counts under an LRU policy and FREQ under an LFU one. */
 static void command_restore(client *c)
 {
     restore_options o;
@@ -147,7 +146,8 @@ static void command_restore(client *c)
     }
     kv_entry *e = rdb_value_store(c->db, key, key_len, &value);
     if (ttl)
-        keyspace_set_expire(c->db, e, ttl);
+        e = keyspace_set_expire(c->db, e, ttl);
+    keyspace_entry_set_access(server.keyspace, e, o.idle, (int)o.freq);
     keyspace_signal_modified(c->db, key, key_len, "restore", EVENT_GENERIC);
     reply_ok(&c->reply);
 }

@@ -1095,7 +1095,8 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
     if (version < 1 || version > RDB_LOAD_VERSION_MAX)
         return fail(r, "Can't handle RDB format version %d", version);
     database *db = keyspace_database(r->ks, 0);
-    int64_t expire = -1;
+    int64_t expire = -1, idle = -1;
+    int freq = -1;
     int64_t now = keyspace_time(r->ks);
     for (;;) {
         unsigned type;
@@ -1145,10 +1146,12 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
         case RDB_OPCODE_IDLE:
             if (!get_len(r, &a))
                 return 0;
+            idle = (int64_t)(a > INT32_MAX ? INT32_MAX : a);
             continue;
         case RDB_OPCODE_FREQ:
             if (!get_byte(r, &type))
                 return 0;
+            freq = (int)type;
             continue;
         case RDB_OPCODE_AUX:
             if (!get_string(r, &s))
@@ -1189,7 +1192,8 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
             } else if (ok) {
                 kv_entry *e = keyspace_set_string(db, key.data, key.len, value.data, value.len, 0);
                 if (expire >= 0)
-                    keyspace_set_expire(db, e, expire);
+                    e = keyspace_set_expire(db, e, expire);
+                keyspace_entry_set_access(r->ks, e, idle, freq);
                 stats->keys++;
             }
             if (ok)
@@ -1197,7 +1201,7 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
             string_release(&key);
             if (!ok)
                 return 0;
-            expire = -1;
+            expire = idle = freq = -1;
             report_progress(r, stats);
             continue;
         }
@@ -1216,11 +1220,12 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
         } else {
             kv_entry *e = rdb_value_store(db, key.data, key.len, &v);
             if (expire >= 0)
-                keyspace_set_expire(db, e, expire);
+                e = keyspace_set_expire(db, e, expire);
+            keyspace_entry_set_access(r->ks, e, idle, freq);
             stats->keys++;
         }
         string_release(&key);
-        expire = -1;
+        expire = idle = freq = -1;
         report_progress(r, stats);
     }
 }

@@ -532,6 +532,13 @@ static void test_dump_restore(void **state)
                  d->str, d->len);
     expect_error(c, "ERR syntax error", "RESTORE n 0 %b IDLETIME 1 FREQ 1", d->str, d->len);
     expect_status(c, "OK", "RESTORE n 0 %b IDLETIME 100", d->str, d->len);
+    redisReply *idle = harness_command(c, "OBJECT IDLETIME n");
+    assert_true(idle->integer >= 100 && idle->integer <= 101);
+    freeReplyObject(idle);
+    command_ok(c, "CONFIG SET maxmemory-policy allkeys-lfu");
+    expect_status(c, "OK", "RESTORE f 0 %b FREQ 77", d->str, d->len);
+    expect_integer(c, 77, "OBJECT FREQ f");
+    command_ok(c, "CONFIG SET maxmemory-policy noeviction");
     /* An absolute deadline in the past: OK, and no key. */
     expect_status(c, "OK", "RESTORE old 1000 %b ABSTTL", d->str, d->len);
     expect_integer(c, 0, "EXISTS old");
