@@ -23,6 +23,8 @@ typedef struct snapshot_status {
     int last_bgsave_ok;
     int64_t last_bgsave_seconds; /* -1 before the first */
     uint64_t saves;              /* successful saves since start */
+    uint64_t last_load_keys;     /* keys the last load brought in */
+    uint64_t last_load_expired;  /* keys it dropped as already expired */
 } snapshot_status;
 
 /* Foreground save of every database to dbfilename: 0, or -1 (logged). */

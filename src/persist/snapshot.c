@@ -176,6 +176,8 @@ static int load_file(char *err, size_t err_size)
     if (rc != 0)
         return -1;
     server_update_time();
+    status.last_load_keys = stats.keys;
+    status.last_load_expired = stats.expired;
     server_log(LOG_NOTICE, "Done loading RDB, keys loaded: %llu, keys expired: %llu.",
                (unsigned long long)stats.keys, (unsigned long long)stats.expired);
     if (stats.skipped)

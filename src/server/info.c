@@ -261,6 +261,7 @@ static void section_persistence(buffer *out)
                    "async_loading:0\r\n"
                    "current_cow_peak:0\r\n"
                    "current_cow_size:0\r\n"
+                   "current_cow_size_age:0\r\n"
                    "current_fork_perc:0.00\r\n"
                    "current_save_keys_processed:0\r\n"
                    "current_save_keys_total:0\r\n"
@@ -271,6 +272,9 @@ static void section_persistence(buffer *out)
                    "rdb_last_bgsave_time_sec:%lld\r\n"
                    "rdb_current_bgsave_time_sec:%lld\r\n"
                    "rdb_saves:%llu\r\n"
+                   "rdb_last_cow_size:0\r\n"
+                   "rdb_last_load_keys_expired:%llu\r\n"
+                   "rdb_last_load_keys_loaded:%llu\r\n"
                    "aof_enabled:0\r\n"
                    "aof_rewrite_in_progress:0\r\n"
                    "aof_rewrite_scheduled:0\r\n"
@@ -278,12 +282,16 @@ static void section_persistence(buffer *out)
                    "aof_current_rewrite_time_sec:-1\r\n"
                    "aof_last_bgrewrite_status:ok\r\n"
                    "aof_rewrites:0\r\n"
+                   "aof_rewrites_consecutive_failures:0\r\n"
                    "aof_last_write_status:ok\r\n"
+                   "aof_last_cow_size:0\r\n"
                    "module_fork_in_progress:0\r\n"
                    "module_fork_last_cow_size:0\r\n",
                    st->loading, (unsigned long long)ks->dirty, st->bgsave_in_progress,
                    (long long)server.last_save_s, st->last_bgsave_ok ? "ok" : "err",
-                   (long long)st->last_bgsave_seconds, current, (unsigned long long)st->saves);
+                   (long long)st->last_bgsave_seconds, current, (unsigned long long)st->saves,
+                   (unsigned long long)st->last_load_expired,
+                   (unsigned long long)st->last_load_keys);
 }
 
 static void section_stats(buffer *out)
