@@ -393,122 +393,130 @@ static void put_stream_id_raw(rdb_writer *w, stream_id id)
 /* One listpack node in Redis's stream layout: a master entry (live count,
  * deleted count, the first entry's field names, a 0 terminator), then each
  * entry as flags, ms and seq relative to the node key, its fields (or only
- * values when they match the master's), and its element count. */
+ * its values when they match the master's), and its element count. */
 typedef struct stream_node_builder {
     buffer blob;
     packed_writer pw;
     stream_id key;
-    size_t entries;
-    /* master field names, copied */
-    buffer master;
+    size_t count;
+    buffer master; /* the master field names, back to back */
     size_t *master_lens;
     size_t master_count;
 } stream_node_builder;
 
-static int fields_match_master(const stream_node_builder *b, const char **items, const size_t *lens,
-                               size_t item_count)
+/* An entry's items, copied out of the iterator. */
+typedef struct stream_items {
+    const char **data;
+    size_t *lens;
+    size_t count, cap;
+} stream_items;
+
+static void items_read(stream_items *e, stream_iterator *it, size_t count)
 {
-    if (item_count / 2 != b->master_count)
+    if (count > e->cap) {
+        e->cap = count * 2;
+        e->data = mem_realloc(e->data, e->cap * sizeof(*e->data));
+        e->lens = mem_realloc(e->lens, e->cap * sizeof(*e->lens));
+    }
+    e->count = count;
+    for (size_t i = 0; i < count; i++)
+        stream_iterator_item(it, &e->data[i], &e->lens[i]);
+}
+
+static void node_begin(stream_node_builder *b, stream_id key, const stream_items *first)
+{
+    buffer_clear(&b->blob);
+    buffer_clear(&b->master);
+    b->key = key;
+    b->count = 0;
+    b->master_count = first->count / 2;
+    b->master_lens = mem_realloc(b->master_lens, (b->master_count + 1) * sizeof(size_t));
+    packed_writer_begin(&b->pw, &b->blob);
+    /* The live count is patched in node_finish (a one-byte integer: the
+     * writer keeps nodes under 128 entries). */
+    packed_writer_append_integer(&b->pw, 0);
+    packed_writer_append_integer(&b->pw, 0); /* deleted */
+    packed_writer_append_integer(&b->pw, (int64_t)b->master_count);
+    for (size_t i = 0; i < b->master_count; i++) {
+        buffer_append(&b->master, first->data[2 * i], first->lens[2 * i]);
+        b->master_lens[i] = first->lens[2 * i];
+        packed_writer_append(&b->pw, first->data[2 * i], first->lens[2 * i]);
+    }
+    packed_writer_append_integer(&b->pw, 0);
+}
+
+static int fields_match_master(const stream_node_builder *b, const stream_items *e)
+{
+    if (e->count / 2 != b->master_count)
         return 0;
     const char *p = b->master.data;
     for (size_t i = 0; i < b->master_count; i++) {
-        if (lens[2 * i] != b->master_lens[i] || memcmp(items[2 * i], p, lens[2 * i]) != 0)
+        if (e->lens[2 * i] != b->master_lens[i] || memcmp(e->data[2 * i], p, e->lens[2 * i]) != 0)
             return 0;
         p += b->master_lens[i];
     }
     return 1;
 }
 
+static void node_add(stream_node_builder *b, stream_id id, const stream_items *e)
+{
+    int same = fields_match_master(b, e);
+    size_t fields = e->count / 2;
+    packed_writer_append_integer(&b->pw, same ? RDB_STREAM_SAME_FIELDS : 0);
+    packed_writer_append_integer(&b->pw, (int64_t)(id.ms - b->key.ms));
+    packed_writer_append_integer(&b->pw, (int64_t)(id.seq - b->key.seq));
+    if (!same)
+        packed_writer_append_integer(&b->pw, (int64_t)fields);
+    for (size_t i = 0; i < fields; i++) {
+        if (!same)
+            packed_writer_append(&b->pw, e->data[2 * i], e->lens[2 * i]);
+        packed_writer_append(&b->pw, e->data[2 * i + 1], e->lens[2 * i + 1]);
+    }
+    packed_writer_append_integer(&b->pw, (int64_t)(same ? fields + 3 : 2 * fields + 4));
+    b->count++;
+}
+
+static void node_finish(rdb_writer *w, stream_node_builder *b)
+{
+    packed_writer_finish(&b->pw);
+    b->blob.data[6] = (char)b->count; /* the placeholder, right after the header */
+    unsigned char key[16];
+    for (int i = 0; i < 8; i++) {
+        key[i] = (unsigned char)(b->key.ms >> (56 - 8 * i));
+        key[8 + i] = (unsigned char)(b->key.seq >> (56 - 8 * i));
+    }
+    put_string(w, (const char *)key, sizeof(key));
+    put_blob(w, &b->blob);
+}
+
+/* Live entries only, per_node (< 128) to a node. */
 static void save_stream_nodes(rdb_writer *w, const stream *s, size_t per_node)
 {
-    /* Count the nodes first: the record states it before the nodes. */
-    uint64_t length = stream_length(s);
-    size_t nodes = (size_t)((length + per_node - 1) / per_node);
-    put_len(w, nodes);
-
+    /* The record states the node count before the nodes. */
+    put_len(w, (stream_length(s) + per_node - 1) / per_node);
     stream_iterator it;
     stream_id all_start = {0, 0}, all_end = {UINT64_MAX, UINT64_MAX};
     stream_iterator_start(&it, s, all_start, all_end, 0);
-    stream_node_builder b;
+    stream_node_builder b = {.master_lens = NULL};
     buffer_init(&b.blob);
     buffer_init(&b.master);
-    b.master_lens = NULL;
-    b.master_count = 0;
-    b.entries = 0;
-    const char **items = NULL;
-    size_t *lens = NULL;
-    size_t items_cap = 0;
+    stream_items e = {NULL, NULL, 0, 0};
     stream_id id;
     size_t item_count;
-    int more = stream_iterator_next(&it, &id, &item_count);
-    while (more) {
-        /* Start a node keyed by this entry's id, its fields the master. */
-        buffer_clear(&b.blob);
-        buffer_clear(&b.master);
-        b.key = id;
-        b.entries = 0;
-        size_t fill = 0;
-        packed_writer_begin(&b.pw, &b.blob);
-        size_t master_pos = 0;
-        while (more && fill < per_node) {
-            if (item_count > items_cap) {
-                items_cap = item_count * 2;
-                items = mem_realloc(items, items_cap * sizeof(*items));
-                lens = mem_realloc(lens, items_cap * sizeof(*lens));
-            }
-            for (size_t i = 0; i < item_count; i++)
-                stream_iterator_item(&it, &items[i], &lens[i]);
-            if (fill == 0) {
-                b.master_count = item_count / 2;
-                b.master_lens = mem_realloc(b.master_lens, (b.master_count + 1) * sizeof(size_t));
-                for (size_t i = 0; i < b.master_count; i++) {
-                    buffer_append(&b.master, items[2 * i], lens[2 * i]);
-                    b.master_lens[i] = lens[2 * i];
-                }
-                /* live count is patched when the node is done: remember
-                 * where the master entry starts (it is the first element). */
-                master_pos = b.blob.len;
-                packed_writer_append_integer(&b.pw, 0); /* placeholder count */
-                packed_writer_append_integer(&b.pw, 0); /* deleted */
-                packed_writer_append_integer(&b.pw, (int64_t)b.master_count);
-                const char *p = b.master.data;
-                for (size_t i = 0; i < b.master_count; i++) {
-                    packed_writer_append(&b.pw, p, b.master_lens[i]);
-                    p += b.master_lens[i];
-                }
-                packed_writer_append_integer(&b.pw, 0);
-            }
-            int same = fields_match_master(&b, items, lens, item_count);
-            packed_writer_append_integer(&b.pw, same ? RDB_STREAM_SAME_FIELDS : 0);
-            packed_writer_append_integer(&b.pw, (int64_t)(id.ms - b.key.ms));
-            packed_writer_append_integer(&b.pw, (int64_t)(id.seq - b.key.seq));
-            size_t fields = item_count / 2;
-            if (!same)
-                packed_writer_append_integer(&b.pw, (int64_t)fields);
-            for (size_t i = 0; i < fields; i++) {
-                if (!same)
-                    packed_writer_append(&b.pw, items[2 * i], lens[2 * i]);
-                packed_writer_append(&b.pw, items[2 * i + 1], lens[2 * i + 1]);
-            }
-            packed_writer_append_integer(&b.pw, (int64_t)(same ? fields + 3 : 2 * fields + 4));
-            fill++;
-            more = stream_iterator_next(&it, &id, &item_count);
+    while (stream_iterator_next(&it, &id, &item_count)) {
+        items_read(&e, &it, item_count);
+        if (b.count == per_node) {
+            node_finish(w, &b);
+            b.count = 0;
         }
-        packed_writer_finish(&b.pw);
-        /* The live count was written as a one-byte integer 0; counts up to
-         * 127 fit the same byte, larger ones need the node rebuilt with the
-         * real value, so the nodes are sized to keep it within a byte. */
-        b.blob.data[master_pos] = (char)fill;
-        unsigned char key[16];
-        for (int i = 0; i < 8; i++) {
-            key[i] = (unsigned char)(b.key.ms >> (56 - 8 * i));
-            key[8 + i] = (unsigned char)(b.key.seq >> (56 - 8 * i));
-        }
-        put_string(w, (const char *)key, sizeof(key));
-        put_blob(w, &b.blob);
+        if (b.count == 0)
+            node_begin(&b, id, &e);
+        node_add(&b, id, &e);
     }
-    mem_free(items);
-    mem_free(lens);
+    if (b.count > 0)
+        node_finish(w, &b);
+    mem_free(e.data);
+    mem_free(e.lens);
     mem_free(b.master_lens);
     buffer_release(&b.blob);
     buffer_release(&b.master);
