@@ -593,6 +593,50 @@ static void test_save_points_and_flushall(void **state)
     free(dir);
 }
 
+/* rdbcompression no stores the long string as it is; rdbchecksum no writes
+ * a zero trailer, and such a file still loads. */
+static void test_compression_and_checksum_settings(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_in(dir, NULL);
+    redisContext *c = harness_connect(s);
+    char big[3001];
+    memset(big, 'q', 3000);
+    big[3000] = '\0';
+    command_ok(c, "SET big %s", big);
+    command_ok(c, "CONFIG SET rdbcompression no");
+    command_ok(c, "CONFIG SET rdbchecksum no");
+    expect_status(c, "OK", "SAVE");
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/dump.rdb", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char file[65536];
+    size_t n = fread(file, 1, sizeof(file), f);
+    fclose(f);
+    assert_non_null(memmem(file, n, big, 3000));
+    const char zeros[8] = {0};
+    assert_memory_equal(file + n - 8, zeros, 8);
+    expect_status(c, "OK", "DEBUG RELOAD NOSAVE");
+    expect_bulk(c, big, "GET big");
+
+    command_ok(c, "CONFIG SET rdbcompression yes");
+    command_ok(c, "CONFIG SET rdbchecksum yes");
+    expect_status(c, "OK", "SAVE");
+    f = fopen(path, "rb");
+    n = fread(file, 1, sizeof(file), f);
+    fclose(f);
+    assert_true(n < 500);
+    assert_memory_not_equal(file + n - 8, zeros, 8);
+    expect_status(c, "OK", "DEBUG RELOAD NOSAVE");
+    expect_bulk(c, big, "GET big");
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* ---------- cross-loading with the real redis-server ---------- */
 
 static const char *find_redis_server(void)
@@ -788,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_saves_with_save_points),
         cmocka_unit_test(test_dump_restore),
         cmocka_unit_test(test_save_points_and_flushall),
+        cmocka_unit_test(test_compression_and_checksum_settings),
         cmocka_unit_test(test_redis_dump_loads_in_rivet),
         cmocka_unit_test(test_rivet_dump_loads_in_redis),
     };
