@@ -1277,8 +1277,10 @@ int rdb_payload_decode(keyspace *ks, const char *payload, size_t len, rdb_value 
     value_init(v, OBJECT_STRING);
     if (len < 10)
         return -1;
-    /* The value is everything before the version and checksum footer. */
-    rdb_reader r = {(const unsigned char *)payload, len - 10, 0, ks, NULL, 0, 0, 0};
+    /* Redis reads the value from the whole payload, footer included, so a
+     * value whose last bytes run into the footer still loads there; reading
+     * the same range gives the same answer. The CRC covers it all anyway. */
+    rdb_reader r = {(const unsigned char *)payload, len, 0, ks, NULL, 0, 0, 0};
     unsigned type;
     if (!get_byte(&r, &type))
         return -1;
