@@ -1,7 +1,6 @@
 /* Server start-up, shutdown and the small services every module uses: the
  * clock, random numbers, error statistics. */
 #include "rivet/server.h"
-#include "rivet/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +23,7 @@
 #include "rivet/notify.h"
 #include "rivet/script.h"
 #include "rivet/slowlog.h"
+#include "rivet/snapshot.h"
 #include "rivet/watch.h"
 
 server_state server;
