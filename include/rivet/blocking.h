@@ -32,11 +32,21 @@ void blocking_block(client *c, const int *key_indexes, int key_count, int64_t de
  * block there); otherwise it blocks on argv[first..last]. */
 void blocking_block_on_range(client *c, int first, int last, int64_t deadline_ms,
                              blocking_timeout_fn on_timeout, blocking_timeout_fn in_exec);
+/* Called whenever c stops being blocked, whatever the reason (served,
+ * timeout, CLIENT UNBLOCK, disconnect): lets a command keep a gauge of its
+ * waiters. Set right after blocking_block. */
+typedef void (*blocking_release_fn)(client *c);
+void blocking_set_release_hook(client *c, blocking_release_fn on_release);
+/* How many clients wait for key in db (LOCK.INFO). */
+size_t blocking_waiter_count(database *db, const char *key, size_t len);
 int client_is_blocked(const client *c);
 int client_is_retrying(const client *c);
 
 /* Called for every write to a key (from the keyspace's modified hook). */
 void blocking_key_touched(database *db, const char *key, size_t len);
+/* The same for every key of db (FLUSHDB, FLUSHALL, SWAPDB): a flushed
+ * lock must reach its waiters; a list waiter simply finds nothing. */
+void blocking_database_touched(database *db);
 /* Serves waiters of keys touched since the last call (after each command). */
 void blocking_serve_ready(void);
 /* Releases clients whose deadline passed (from a timer). */

@@ -16,6 +16,7 @@ struct blocked_state;
 struct transaction_queue;
 struct watched_key;
 struct pubsub_client;
+struct tracking_client;
 
 enum client_flags {
     CLIENT_AUTHENTICATED = 1 << 0,
@@ -61,6 +62,7 @@ typedef struct client {
     struct transaction_queue *transaction; /* MULTI queue (transaction.c) */
     struct watched_key *watching;          /* WATCHed keys (watch.c) */
     struct pubsub_client *pubsub;          /* subscriptions (pubsub.c); NULL: none */
+    struct tracking_client *tracking;      /* CLIENT TRACKING state; NULL: off */
     size_t query_buffer_bytes;             /* maintained by net/ for CLIENT LIST / INFO */
     size_t output_pending_bytes;
 } client;

@@ -61,6 +61,7 @@ typedef struct config {
     int64_t lfu_log_factor;
     int64_t lfu_decay_time;    /* minutes */
     int64_t maxmemory_clients; /* bytes; a negative -N means N% of maxmemory */
+    int64_t tracking_table_max_keys; /* CLIENT TRACKING key table bound; 0 = none */
     int lazyfree_lazy_eviction, lazyfree_lazy_expire, lazyfree_lazy_server_del,
         lazyfree_lazy_user_del, lazyfree_lazy_user_flush;
     /* expiry */

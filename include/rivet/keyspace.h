@@ -58,6 +58,10 @@ typedef struct object_methods {
     /* Optional: bytes held by the value (MEMORY USAGE); node-based
      * encodings may extrapolate from `samples` elements (0 = count all). */
     size_t (*memory_usage)(const void *ptr, object_encoding encoding, size_t samples);
+    /* Optional: told, on the loop thread, that the value's key is being
+     * deleted because its TTL ran out (not for DEL, overwrites or flushes),
+     * just before the value is freed. Lets a type count its expiries. */
+    void (*expiring_value)(const void *ptr, object_encoding encoding);
 } object_methods;
 
 typedef struct keyspace_stats {

@@ -65,6 +65,9 @@ typedef struct server_state {
     struct slowlog *slowlog;
     server_stats stats;
     primitive_stats primitives;
+    /* The last fencing token issued (locks and idempotency records share
+     * it): the next is max(last + 1, now in microseconds), see lock.h. */
+    uint64_t last_token;
     struct errorstats *errorstats;
     int64_t start_ms;
     int64_t now_ms; /* updated once per loop iteration and per command */
@@ -77,6 +80,9 @@ typedef struct server_state {
     int exit_code;
     int active_expire_enabled;
     uint64_t random_state;
+    /* The client whose command is running (NULL in timers): invalidations
+     * of keys it changes itself are sent after its reply. */
+    client *current_client;
 } server_state;
 
 extern server_state server;

@@ -65,6 +65,10 @@ static command client_subcommands[] = {
         0, 0, 0, command_client_unblock, "connection", "5.0.0",
         "O(log N) where N is the number of client connections",
         "Unblocks a client blocked by a blocking command from a different connection."),
+    ROW("tracking", -3, NOSCRIPT | LOADING | STALE, C_SLOW | C_CONN, 0, 0, 0, 0,
+        command_client_tracking, "connection", "6.0.0",
+        "O(1). Some options may introduce additional complexity.",
+        "Controls server-assisted client-side caching for the connection."),
     ROW("trackinginfo", 2, NOSCRIPT | LOADING | STALE, C_SLOW | C_CONN, 0, 0, 0, 0,
         command_client_trackinginfo, "connection", "6.2.0", "O(1)",
         "Returns information about server-assisted client-side caching for the connection."),
@@ -368,7 +372,9 @@ static const command *const families[] = {
     bitmap_command_rows,
     hll_command_rows,
     hash_command_rows,
+    idempotency_command_rows,
     list_command_rows,
+    lock_command_rows,
     memory_command_rows,
     persist_command_rows,
     pubsub_command_rows,
@@ -389,6 +395,8 @@ void command_register_types(keyspace *ks)
     set_register_type(ks);
     zset_register_type(ks);
     stream_register_type(ks);
+    lock_register_type(ks);
+    idempotency_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */

@@ -11,6 +11,7 @@
 #include "rivet/net.h"
 #include "rivet/pubsub.h"
 #include "rivet/server.h"
+#include "rivet/tracking.h"
 
 void command_ping(client *c)
 {
@@ -42,6 +43,7 @@ void command_reset(client *c)
     transaction_discard(c);
     watch_unwatch_all(c);
     pubsub_client_release(c);
+    tracking_disable(c);
     c->db = keyspace_database(server.keyspace, 0);
     c->reply.protocol = 2;
     client_set_name(c, &c->name, NULL, 0);
@@ -263,6 +265,7 @@ static void describe_client(const client *c, buffer *out)
         flags[n++] = 'x';
     if (client_is_blocked(c))
         flags[n++] = 'b';
+    n += (size_t)tracking_client_flags(c, flags + n);
     if (c->flags & CLIENT_UNIX_SOCKET)
         flags[n++] = 'U';
     if (n == 0)
@@ -280,14 +283,15 @@ static void describe_client(const client *c, buffer *out)
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
         "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
         "rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s "
-        "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+        "user=default redir=%lld resp=%d lib-name=%s lib-ver=%s\n",
         (unsigned long long)c->id, c->address, c->local_address, info.fd, c->name ? c->name : "",
         (long long)age, (long long)idle, flags, database_id(c->db),
         pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
         pubsub_client_count(c, PUBSUB_SHARD), transaction_length(c), info.query_buffer,
         info.query_buffer_free, info.query_buffer + info.query_buffer_free, info.query_buffer,
         info.output_buffer, info.output_memory, total, info.writing ? "w" : "", cmd_name,
-        c->reply.protocol, c->lib_name ? c->lib_name : "", c->lib_version ? c->lib_version : "");
+        (long long)tracking_redirect(c), c->reply.protocol, c->lib_name ? c->lib_name : "",
+        c->lib_version ? c->lib_version : "");
 }
 
 typedef struct list_filter {
@@ -536,35 +540,105 @@ void command_client_unblock(client *c)
     reply_integer(&c->reply, 1);
 }
 
-/* Client-side caching arrives with the tracking work; until then no client
- * can be in tracking mode, and these report exactly that state. */
+/* CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT]
+ * [NOLOOP] */
+void command_client_tracking(client *c)
+{
+    int on;
+    if (argument_is(c, 2, "on"))
+        on = 1;
+    else if (argument_is(c, 2, "off"))
+        on = 0;
+    else {
+        reply_error(&c->reply, ERR_SYNTAX);
+        return;
+    }
+    int options = 0, prefix_count = 0;
+    uint64_t redirect = 0;
+    const char **prefixes = mem_alloc(sizeof(*prefixes) * (size_t)c->argc);
+    size_t *prefix_lens = mem_alloc(sizeof(*prefix_lens) * (size_t)c->argc);
+    for (int i = 3; i < c->argc; i++) {
+        int more = c->argc - i - 1;
+        if (argument_is(c, i, "redirect") && more >= 1) {
+            int64_t id;
+            if (!argument_int64(c, ++i, &id))
+                goto done;
+            if (net_find_client((uint64_t)id) == NULL) {
+                reply_error(&c->reply, "ERR The client ID you want redirect to does not exist");
+                goto done;
+            }
+            redirect = (uint64_t)id;
+        } else if (argument_is(c, i, "bcast")) {
+            options |= TRACKING_BCAST;
+        } else if (argument_is(c, i, "optin")) {
+            options |= TRACKING_OPTIN;
+        } else if (argument_is(c, i, "optout")) {
+            options |= TRACKING_OPTOUT;
+        } else if (argument_is(c, i, "noloop")) {
+            options |= TRACKING_NOLOOP;
+        } else if (argument_is(c, i, "prefix") && more >= 1) {
+            i++;
+            prefixes[prefix_count] = c->argv[i];
+            prefix_lens[prefix_count++] = c->argv_len[i];
+        } else {
+            reply_error(&c->reply, ERR_SYNTAX);
+            goto done;
+        }
+    }
+    if (on) {
+        if (!(options & TRACKING_BCAST) && prefix_count > 0) {
+            reply_error(&c->reply, "ERR PREFIX option requires BCAST mode to be enabled");
+            goto done;
+        }
+        char *error;
+        if (tracking_enable(c, options, redirect, prefixes, prefix_lens, prefix_count, &error) !=
+            0) {
+            reply_error(&c->reply, error);
+            tracking_error_free(error);
+            goto done;
+        }
+    } else {
+        tracking_disable(c);
+    }
+    reply_ok(&c->reply);
+done:
+    mem_free(prefixes);
+    mem_free(prefix_lens);
+}
+
 void command_client_getredir(client *c)
 {
-    reply_integer(&c->reply, -1);
+    reply_integer(&c->reply, tracking_redirect(c));
 }
 
 void command_client_trackinginfo(client *c)
 {
-    reply_map(&c->reply, 3);
-    reply_bulk_cstr(&c->reply, "flags");
-    reply_set(&c->reply, 1);
-    reply_bulk_cstr(&c->reply, "off");
-    reply_bulk_cstr(&c->reply, "redirect");
-    reply_integer(&c->reply, -1);
-    reply_bulk_cstr(&c->reply, "prefixes");
-    reply_array(&c->reply, 0);
+    tracking_reply_info(c);
 }
 
+/* CLIENT CACHING yes|no */
 void command_client_caching(client *c)
 {
-    reply_error(&c->reply, "ERR CLIENT CACHING can be called only when the client is in "
-                           "tracking mode with OPTIN or OPTOUT mode enabled");
+    int yes = -1;
+    if (argument_is(c, 2, "yes"))
+        yes = 1;
+    else if (argument_is(c, 2, "no"))
+        yes = 0;
+    const char *error;
+    if (tracking_set_caching(c, yes, &error) != 0)
+        reply_error(&c->reply, error);
+    else
+        reply_ok(&c->reply);
 }
 
 void command_client_help(client *c)
 {
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    In OPTIN / OPTOUT tracking: do (or do not) track the keys of the next command.",
+        "GETREDIR",
+        "    Return the id of the client invalidations are redirected to (0 none, -1 off).",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -587,6 +661,11 @@ void command_client_help(client *c)
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT]",
+        "         [NOLOOP]",
+        "    Turn server-assisted client-side caching on or off.",
+        "TRACKINGINFO",
+        "    Show the tracking mode, redirection and prefixes of this connection.",
         "SETINFO <option> <value>",
         "    Set client meta attributes: LIB-NAME or LIB-VER.",
         "HELP",

@@ -17,6 +17,7 @@
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
 #include "rivet/slowlog.h"
+#include "rivet/tracking.h"
 #include "rivet/transaction.h"
 #include "rivet/watch.h"
 
@@ -168,6 +169,8 @@ void dispatch_call(client *c, const command *cmd)
     c->command = cmd;
     uint64_t start = clock_ticks();
     cmd->handler(c);
+    if (c->tracking && (cmd->flags & CMD_READONLY))
+        tracking_remember_keys(c, cmd);
     int64_t duration = clock_ticks_to_us(clock_ticks() - start);
     cmd->stats->calls++;
     cmd->stats->microseconds += (uint64_t)duration;
@@ -220,6 +223,7 @@ void server_execute(client *c)
         c->flags |= CLIENT_REPLY_SKIP;
     }
     size_t reply_start = c->reply.out.len;
+    server.current_client = c;
     const command *cmd = resolve(c);
     if (cmd != NULL) {
         if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
@@ -278,4 +282,7 @@ void server_execute(client *c)
             c->reply.out.data[reply_start] = '\0';
         c->flags &= ~CLIENT_REPLY_SKIP;
     }
+    /* After the reply: invalidations of keys c changed itself. */
+    tracking_after_command(c, cmd);
+    server.current_client = NULL;
 }

@@ -89,6 +89,7 @@ void command_client_help(client *c);
 void command_client_getredir(client *c);
 void command_client_trackinginfo(client *c);
 void command_client_caching(client *c);
+void command_client_tracking(client *c);
 void command_client_unblock(client *c);
 
 /* server: src/commands/server.c */

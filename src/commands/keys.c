@@ -17,6 +17,7 @@
 #include "rivet/lazyfree.h"
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
+#include "rivet/tracking.h"
 
 /* Redis answers OBJECT REFCOUNT with INT_MAX for its shared integer objects
  * (the values 0..9999 when they are shared); clients have seen that number for
@@ -401,6 +402,7 @@ void command_flushdb(client *c)
     if (async < 0)
         return;
     flush_database(c->db, async);
+    tracking_flushed();
     reply_ok(&c->reply);
 }
 
@@ -415,6 +417,8 @@ void command_flushall(client *c)
     /* A running BGSAVE is stopped and, with save points, the empty data set
      * is saved at once; FLUSHALL itself then counts as one change (Redis). */
     snapshot_after_flushall();
+    /* Client caches are told once, even when nothing was there. */
+    tracking_flushed();
     reply_ok(&c->reply);
 }
 

@@ -63,6 +63,8 @@ extern const command hll_command_rows[];
 extern const command stream_command_rows[];
 extern const command script_command_rows[];
 extern const command memory_command_rows[];
+extern const command lock_command_rows[];
+extern const command idempotency_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
@@ -70,5 +72,7 @@ void list_register_type(keyspace *ks);
 void set_register_type(keyspace *ks);
 void zset_register_type(keyspace *ks);
 void stream_register_type(keyspace *ks);
+void lock_register_type(keyspace *ks);
+void idempotency_register_type(keyspace *ks);
 
 #endif

@@ -160,6 +160,15 @@ void evict_release(void)
 
 /* ---------- sampling ---------- */
 
+/* Locks and idempotency records are coordination state, not cache: evicting
+ * one would hand a held lock to a second owner or run a payment twice, so
+ * no policy ever picks them. */
+static int entry_evictable(const kv_entry *e)
+{
+    object_type type = entry_type(e);
+    return type != OBJECT_LOCK && type != OBJECT_IDEMPOTENCY;
+}
+
 typedef struct volatile_sample {
     kv_entry *entries[SAMPLES_MAX];
     int count;
@@ -169,7 +178,7 @@ typedef struct volatile_sample {
 static void collect_volatile(void *ctx, kv_entry *entry)
 {
     volatile_sample *sample = ctx;
-    if (sample->count < sample->wanted && entry_expire(entry) >= 0)
+    if (sample->count < sample->wanted && entry_expire(entry) >= 0 && entry_evictable(entry))
         sample->entries[sample->count++] = entry;
 }
 
@@ -227,6 +236,8 @@ static int pool_fill(keyspace *ks, const evict_limits *limits)
                 kv_entry *e = keyspace_random(db, evict_random());
                 if (e == NULL)
                     break;
+                if (!entry_evictable(e))
+                    continue;
                 size_t len;
                 const char *key = entry_key(e, &len);
                 pool_offer(i, key, len, entry_score(ks, e, limits->policy));
@@ -244,7 +255,7 @@ static int evict_key(keyspace *ks, int db_index, const char *key, size_t len, in
 {
     database *db = keyspace_database(ks, db_index);
     kv_entry *e = keyspace_lookup_raw(db, key, len);
-    if (e == NULL)
+    if (e == NULL || !entry_evictable(e))
         return 0;
     if (policy_is_volatile(policy) && entry_expire(e) < 0)
         return 0; /* lost its TTL since it was sampled */
@@ -271,8 +282,12 @@ static int evict_one_random(keyspace *ks, const evict_limits *limits)
                 continue;
             e = sample.entries[0];
         } else {
+            /* A few more draws when one lands on a key no policy may
+             * take, so a database full of locks still yields its strings. */
             e = keyspace_random(db, evict_random());
-            if (e == NULL)
+            for (int draw = 0; draw < 16 && e != NULL && !entry_evictable(e); draw++)
+                e = keyspace_random(db, evict_random());
+            if (e == NULL || !entry_evictable(e))
                 continue;
         }
         size_t len;

@@ -487,6 +487,9 @@ static void expire_entry(database *db, kv_entry *e, uint64_t hash)
     size_t len = key_length(e);
     char *key = len <= sizeof(small) ? small : mem_alloc(len);
     memcpy(key, key_bytes(e), len);
+    const object_methods *m = &db->ks->methods[e->type];
+    if (m->expiring_value)
+        m->expiring_value(e->value.pointer, (object_encoding)e->encoding);
     delete_entry(db, e, hash, db->ks->lazy_flags & KEYSPACE_LAZY_EXPIRE);
     db->ks->stats.expired_keys++;
     keyspace_signal_modified(db, key, len, "expired", EVENT_EXPIRED);

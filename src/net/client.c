@@ -6,6 +6,7 @@
 #include "rivet/memory.h"
 #include "rivet/pubsub.h"
 #include "rivet/server.h"
+#include "rivet/tracking.h"
 #include "rivet/transaction.h"
 #include "rivet/watch.h"
 
@@ -26,6 +27,7 @@ void client_destroy(client *c)
     transaction_discard(c);
     watch_unwatch_all(c);
     pubsub_client_release(c);
+    tracking_disable(c);
     buffer_release(&c->reply.out);
     mem_free(c->argv);
     mem_free(c->argv_len);

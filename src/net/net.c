@@ -26,6 +26,7 @@
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
+#include "rivet/tracking.h"
 
 #define QUERY_READ_CHUNK    (16 * 1024)
 #define REPLY_KEEP_CAPACITY (64 * 1024)
@@ -460,6 +461,9 @@ static void on_connection(uv_stream_t *server_stream, int status)
 
 static void on_before_poll(uv_prepare_t *handle)
 {
+    /* Broadcast-mode invalidations collected during this iteration's
+     * commands go out as one message per client and prefix. */
+    tracking_send_broadcasts();
     /* Clients that got replies from elsewhere (or must close) are handled
      * once per loop iteration, after all reads of that iteration. */
     while (net()->pending) {
@@ -573,6 +577,9 @@ static void on_expire_tick(uv_timer_t *timer)
     keyspace_set_time(server.keyspace, server.now_ms);
     size_t budget = (size_t)(2000 * server.config.active_expire_effort);
     size_t done = keyspace_active_expire(server.keyspace, budget);
+    /* An expired key may be what blocked clients wait for (a lock's lease
+     * ran out): hand it over now rather than at the next command. */
+    blocking_serve_ready();
     /* A slice that used its whole budget continues 1 ms later, not 0: with
      * libuv before 1.48 a timer re-armed at 0 from its own callback runs
      * again in the same pass without polling sockets, starving clients. */

@@ -30,6 +30,7 @@ typedef struct waiter {
 struct key_queue {
     hashtable_node link;
     waiter *head, *tail;
+    size_t count;
     database *db;
     int ready;
     size_t name_len;
@@ -47,6 +48,7 @@ typedef struct blocked_state {
     waiter **waiters;
     int waiter_count;
     blocking_timeout_fn on_timeout;
+    blocking_release_fn on_release;
     int retrying;
 } blocked_state;
 
@@ -169,6 +171,7 @@ void blocking_block(client *c, const int *key_indexes, int key_count, int64_t de
         else
             q->head = w;
         q->tail = w;
+        q->count++;
         st->waiters[st->waiter_count++] = w;
     }
     wheel_timer_init(&st->timer);
@@ -193,6 +196,20 @@ void blocking_block_on_range(client *c, int first, int last, int64_t deadline_ms
         indexes[i] = first + i;
     blocking_block(c, indexes, count, deadline_ms, on_timeout);
     mem_free(indexes);
+}
+
+void blocking_set_release_hook(client *c, blocking_release_fn on_release)
+{
+    if (c->blocked)
+        c->blocked->on_release = on_release;
+}
+
+size_t blocking_waiter_count(database *db, const char *key, size_t len)
+{
+    if (state.queues == NULL || hashtable_size(state.queues) == 0)
+        return 0;
+    key_queue *q = find_queue(db, key, len, 0);
+    return q ? q->count : 0;
 }
 
 int client_is_blocked(const client *c)
@@ -225,6 +242,7 @@ static void unblock(client *c)
             w->next->prev = w->prev;
         else
             q->tail = w->prev;
+        q->count--;
         mem_free(w);
         drop_queue_if_empty(q);
     }
@@ -235,17 +253,17 @@ static void unblock(client *c)
     mem_free(st->argv);
     mem_free(st->argv_len);
     mem_free(st->waiters);
+    blocking_release_fn on_release = st->on_release;
     mem_free(st);
     c->blocked = NULL;
     state.blocked_clients--;
+    if (on_release)
+        on_release(c);
 }
 
-void blocking_key_touched(database *db, const char *key, size_t len)
+static void mark_ready(key_queue *q)
 {
-    if (state.queues == NULL || hashtable_size(state.queues) == 0)
-        return;
-    key_queue *q = find_queue(db, key, len, 0);
-    if (q == NULL || q->ready)
+    if (q->ready)
         return;
     q->ready = 1;
     if (state.ready_count == state.ready_cap) {
@@ -253,6 +271,30 @@ void blocking_key_touched(database *db, const char *key, size_t len)
         state.ready = mem_realloc(state.ready, sizeof(*state.ready) * state.ready_cap);
     }
     state.ready[state.ready_count++] = q;
+}
+
+void blocking_key_touched(database *db, const char *key, size_t len)
+{
+    if (state.queues == NULL || hashtable_size(state.queues) == 0)
+        return;
+    key_queue *q = find_queue(db, key, len, 0);
+    if (q != NULL)
+        mark_ready(q);
+}
+
+void blocking_database_touched(database *db)
+{
+    if (state.queues == NULL || hashtable_size(state.queues) == 0)
+        return;
+    hashtable_iterator it;
+    hashtable_iterator_init(&it, state.queues);
+    hashtable_node *node;
+    while ((node = hashtable_iterator_next(&it)) != NULL) {
+        key_queue *q = (key_queue *)node;
+        if (q->db == db)
+            mark_ready(q);
+    }
+    hashtable_iterator_release(&it);
 }
 
 /* Runs a blocked client's command again; nonzero if it was served. */

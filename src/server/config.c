@@ -289,7 +289,7 @@ static const directive directives[] = {
      .words = 3},
     BOOL("latency-tracking", ACCEPTED, "yes", 0),
     BOOL("cluster-enabled", ACCEPTED, "no", F_IMMUTABLE),
-    INT("tracking-table-max-keys", ACCEPTED, "1000000", 0, LLONG_MAX64, 0),
+    INT("tracking-table-max-keys", FIELD(tracking_table_max_keys), "1000000", 0, LLONG_MAX64, 0),
     INT("acllog-max-len", ACCEPTED, "128", 0, LLONG_MAX64, 0),
     MEMORY("hll-sparse-max-bytes", ACCEPTED, "3000", 0, LLONG_MAX64, 0),
     MEMORY("stream-node-max-bytes", ACCEPTED, "4096", 0, LLONG_MAX64, 0),

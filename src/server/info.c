@@ -19,6 +19,7 @@
 #include "rivet/script.h"
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
+#include "rivet/tracking.h"
 #include "rivet/slowlog.h"
 
 /* Instantaneous metrics: a ring of samples taken by the cron. */
@@ -182,10 +183,10 @@ static void section_clients(buffer *out)
                    "client_recent_max_input_buffer:%zu\r\n"
                    "client_recent_max_output_buffer:%zu\r\n"
                    "blocked_clients:%zu\r\n"
-                   "tracking_clients:0\r\n"
+                   "tracking_clients:%zu\r\n"
                    "clients_in_timeout_table:0\r\n",
                    server.connected_clients, (long long)server.config.maxclients, max_in, max_out,
-                   blocking_client_count());
+                   blocking_client_count(), tracking_client_count());
 }
 
 static void section_memory(buffer *out)
@@ -333,9 +334,9 @@ static void section_stats(buffer *out)
                    "active_defrag_key_misses:0\r\n"
                    "total_active_defrag_time:0\r\n"
                    "current_active_defrag_time:0\r\n"
-                   "tracking_total_keys:0\r\n"
-                   "tracking_total_items:0\r\n"
-                   "tracking_total_prefixes:0\r\n"
+                   "tracking_total_keys:%zu\r\n"
+                   "tracking_total_items:%zu\r\n"
+                   "tracking_total_prefixes:%zu\r\n"
                    "unexpected_error_replies:0\r\n"
                    "total_error_replies:%llu\r\n"
                    "dump_payload_sanitizations:0\r\n"
@@ -357,6 +358,7 @@ static void section_stats(buffer *out)
                    (unsigned long long)server.stats.evicted_clients, (unsigned long long)ks->hits,
                    (unsigned long long)ks->misses, pubsub_name_count(PUBSUB_CHANNEL),
                    pubsub_name_count(PUBSUB_PATTERN), pubsub_name_count(PUBSUB_SHARD),
+                   tracking_key_count(), tracking_item_count(), tracking_prefix_count(),
                    (unsigned long long)errorstats_total(server.errorstats),
                    (unsigned long long)server.stats.commands_processed,
                    (unsigned long long)server.stats.commands_processed,

@@ -24,6 +24,7 @@
 #include "rivet/script.h"
 #include "rivet/slowlog.h"
 #include "rivet/snapshot.h"
+#include "rivet/tracking.h"
 #include "rivet/watch.h"
 
 server_state server;
@@ -82,9 +83,11 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
     (void)type_class;
     if (key == NULL) { /* the whole database is about to be flushed or swapped */
         watch_database_touched(db);
-        return;
+        blocking_database_touched(db);
+        return; /* FLUSHDB / FLUSHALL tell client caches themselves */
     }
     watch_key_touched(db, key, key_len);
+    tracking_key_modified(server.current_client, key, key_len);
     blocking_key_touched(db, key, key_len);
     /* Notifications are off unless configured: one byte test then. */
     if (server.config.notify_keyspace_events && server.config.notify_keyspace_events[0])
@@ -250,6 +253,7 @@ int server_main(int argc, char **argv)
     net_release();
     script_release();
     blocking_release();
+    tracking_release();
     watch_release();
     slowlog_destroy(server.slowlog);
     errorstats_destroy(server.errorstats);
