@@ -637,6 +637,60 @@ static void test_compression_and_checksum_settings(void **state)
     free(dir);
 }
 
+/* Native primitives (locks, idempotency records) survive a restart through
+ * their module records, and DUMP/RESTORE moves them between keys. */
+static void test_native_primitives_survive_restart(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_in(dir, NULL);
+    redisContext *c = harness_connect(s);
+    redisReply *lock = harness_command(c, "LOCK.ACQUIRE lk alice 600000");
+    assert_int_equal(lock->type, REDIS_REPLY_INTEGER); /* the fencing token */
+    long long fence = lock->integer;
+    freeReplyObject(lock);
+    redisReply *begin = harness_command(c, "IDEM.BEGIN ik 600000");
+    assert_int_equal(begin->type, REDIS_REPLY_ARRAY);
+    char token[64];
+    if (begin->element[1]->type == REDIS_REPLY_INTEGER)
+        snprintf(token, sizeof(token), "%lld", begin->element[1]->integer);
+    else
+        snprintf(token, sizeof(token), "%s", begin->element[1]->str);
+    freeReplyObject(begin);
+    expect_integer(c, 1, "IDEM.COMPLETE ik %s stored-response 600000", token);
+    expect_status(c, "OK", "SAVE");
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+
+    s = start_in(dir, NULL);
+    c = harness_connect(s);
+    expect_status(c, "lock", "TYPE lk");
+    redisReply *info = harness_command(c, "LOCK.INFO lk");
+    assert_int_equal(info->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(info->element[0]->str, "alice");
+    assert_int_equal(info->element[1]->integer, fence);
+    freeReplyObject(info);
+    redisReply *got = harness_command(c, "IDEM.GET ik");
+    assert_int_equal(got->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(got->element[0]->str, "done");
+    assert_string_equal(got->element[1]->str, "stored-response");
+    freeReplyObject(got);
+    /* The lock still belongs to alice: bob cannot take it. */
+    expect_nil(c, "LOCK.ACQUIRE lk bob 1000");
+
+    redisReply *d = harness_command(c, "DUMP lk");
+    assert_int_equal(d->type, REDIS_REPLY_STRING);
+    expect_status(c, "OK", "RESTORE lk2 0 %b", d->str, d->len);
+    freeReplyObject(d);
+    info = harness_command(c, "LOCK.INFO lk2");
+    assert_string_equal(info->element[0]->str, "alice");
+    freeReplyObject(info);
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* ---------- cross-loading with the real redis-server ---------- */
 
 static const char *find_redis_server(void)
@@ -833,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_dump_restore),
         cmocka_unit_test(test_save_points_and_flushall),
         cmocka_unit_test(test_compression_and_checksum_settings),
+        cmocka_unit_test(test_native_primitives_survive_restart),
         cmocka_unit_test(test_redis_dump_loads_in_rivet),
         cmocka_unit_test(test_rivet_dump_loads_in_redis),
     };
