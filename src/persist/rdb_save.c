@@ -755,7 +755,9 @@ int rdb_save_file(keyspace *ks, const char *path, const rdb_save_options *option
 
 void rdb_dump_payload(keyspace *ks, const kv_entry *entry, buffer *out)
 {
-    rdb_save_options options = {.compress = 1, .checksum = 1};
+    /* Redis compresses DUMP payloads under rdbcompression too, but always
+     * checksums them. */
+    rdb_save_options options = {.compress = server.config.rdb_compression, .checksum = 1};
     rdb_writer w;
     writer_init(&w, -1, &options);
     save_value(&w, ks, entry);
