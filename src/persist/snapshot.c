@@ -92,8 +92,17 @@ int snapshot_background_save(void)
     return 0;
 }
 
+/* A child that died midway may leave its temp file behind. */
+static void remove_temp_file(pid_t pid)
+{
+    char temp[64];
+    snprintf(temp, sizeof(temp), "temp-%d.rdb", (int)pid);
+    unlink(temp);
+}
+
 static void child_done(int ok, int by_signal)
 {
+    pid_t pid = child_pid;
     status.bgsave_in_progress = 0;
     status.last_bgsave_seconds = (server.now_ms - status.bgsave_started_ms) / 1000;
     child_pid = -1;
@@ -107,6 +116,7 @@ static void child_done(int ok, int by_signal)
     } else if (by_signal) {
         server_log(LOG_WARNING, "Background saving terminated by signal");
         status.last_bgsave_ok = 0;
+        remove_temp_file(pid);
     } else {
         server_log(LOG_WARNING, "Background saving error");
         status.last_bgsave_ok = 0;
@@ -134,10 +144,8 @@ void snapshot_kill_child(void)
     if (child_pid < 0)
         return;
     kill(child_pid, SIGUSR1);
-    char temp[64];
-    snprintf(temp, sizeof(temp), "temp-%d.rdb", (int)child_pid);
     waitpid(child_pid, NULL, 0);
-    unlink(temp);
+    remove_temp_file(child_pid);
     child_pid = -1;
     status.bgsave_in_progress = 0;
 }

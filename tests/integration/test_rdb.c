@@ -339,6 +339,59 @@ static void test_bgsave_while_writing(void **state)
     free(dir);
 }
 
+/* A BGSAVE child killed midway: the status says err, its temp file is
+ * removed, and the previous dump.rdb is untouched (temp file + rename). */
+static void test_killed_bgsave_keeps_old_snapshot(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_in(dir, NULL);
+    redisContext *c = harness_connect(s);
+    command_ok(c, "SET before yes");
+    expect_status(c, "OK", "SAVE");
+    char path[4200], cmd[8600];
+    snprintf(path, sizeof(path), "%s/dump.rdb", dir);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s.orig'", path, path);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < 400000; i += 1000) {
+        for (int k = i; k < i + 1000; k++)
+            redisAppendCommand(c, "SET key:%d value-%d", k, k);
+        for (int k = i; k < i + 1000; k++) {
+            redisReply *r;
+            assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+    }
+    expect_status(c, "Background saving started", "BGSAVE");
+    /* The child's pid is in the log line the parent wrote. */
+    snprintf(cmd, sizeof(cmd),
+             "pid=$(sed -n 's/.*Background saving started by pid \\([0-9]*\\).*/\\1/p' '%s' "
+             "| tail -1); kill -9 $pid && echo $pid",
+             harness_log_path(s));
+    FILE *p = popen(cmd, "r");
+    int child = 0;
+    assert_int_equal(fscanf(p, "%d", &child), 1);
+    pclose(p);
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
+    redisReply *st = harness_command(c, "INFO persistence");
+    assert_non_null(strstr(st->str, "rdb_last_bgsave_status:err"));
+    freeReplyObject(st);
+    char temp[4200];
+    snprintf(temp, sizeof(temp), "%s/temp-%d.rdb", dir, child);
+    assert_int_not_equal(access(temp, F_OK), 0);
+    snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s.orig'", path, path);
+    assert_int_equal(system(cmd), 0);
+    /* No save points: writes still go through. */
+    expect_status(c, "OK", "SET after yes");
+    expect_status(c, "OK", "DEBUG RELOAD NOSAVE");
+    expect_integer(c, 1, "DBSIZE");
+    expect_bulk(c, "yes", "GET before");
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* Starts the server by hand on a corrupt file; it must exit non-zero. */
 static int run_server_until_exit(const char *dir, int port)
 {
@@ -881,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_save_and_restart),
         cmocka_unit_test(test_debug_reload),
         cmocka_unit_test(test_bgsave_while_writing),
+        cmocka_unit_test(test_killed_bgsave_keeps_old_snapshot),
         cmocka_unit_test(test_corrupt_file_refused),
         cmocka_unit_test(test_misconf_after_failed_bgsave),
         cmocka_unit_test(test_shutdown_saves_with_save_points),
