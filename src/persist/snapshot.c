@@ -56,6 +56,8 @@ int snapshot_save(void)
     server_log(LOG_NOTICE, "DB saved on disk");
     *dirty_counter() = 0;
     server.last_save_s = server.now_ms / 1000;
+    /* A good foreground save also ends MISCONF, as in Redis. */
+    status.last_bgsave_ok = 1;
     status.saves++;
     return 0;
 }

@@ -500,6 +500,18 @@ static void test_misconf_after_failed_bgsave(void **state)
     assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
     expect_status(c, "OK", "SET k y");
     expect_status(c, "PONG", "PING");
+    /* So does a successful SAVE, after another failure. */
+    char *gone = make_dir();
+    command_ok(c, "CONFIG SET dir %s", gone);
+    remove_dir(gone);
+    free(gone);
+    expect_status(c, "Background saving started", "BGSAVE");
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
+    expect_error(c, misconf, "SET k z");
+    expect_error(c, "ERR", "SAVE");
+    command_ok(c, "CONFIG SET dir %s", good);
+    expect_status(c, "OK", "SAVE");
+    expect_status(c, "OK", "SET k z");
     redisFree(c);
     /* SIGTERM with save points: the final save must succeed for a clean exit. */
     assert_int_equal(harness_stop(s), 0);
