@@ -47,6 +47,10 @@ void blocking_key_touched(database *db, const char *key, size_t len);
 /* The same for every key of db (FLUSHDB, FLUSHALL, SWAPDB): a flushed
  * lock must reach its waiters; a list waiter simply finds nothing. */
 void blocking_database_touched(database *db);
+/* Runs the commands of key's waiters again at at_ms (absolute), as if the
+ * key had been written then: for blocked commands whose condition changes
+ * with time alone (a cache lease running out hands the fill to a waiter). */
+void blocking_wake_at(database *db, const char *key, size_t len, int64_t at_ms);
 /* Serves waiters of keys touched since the last call (after each command). */
 void blocking_serve_ready(void);
 /* Releases clients whose deadline passed (from a timer). */

@@ -88,6 +88,8 @@ typedef struct config {
     int64_t list_max_listpack_size, list_compress_depth;
     /* scripting */
     int64_t busy_reply_threshold; /* lua-time-limit, ms */
+    /* native primitives */
+    int64_t counter_window_max_buckets; /* COUNTER.WINDOW buckets per key */
     /* Values of directives accepted for compatibility but not acted on yet
      * (replication, AOF tuning, ...): private to config.c, read them with
      * config_render. */

@@ -62,6 +62,12 @@ typedef struct object_methods {
      * deleted because its TTL ran out (not for DEL, overwrites or flushes),
      * just before the value is freed. Lets a type count its expiries. */
     void (*expiring_value)(const void *ptr, object_encoding encoding);
+    /* Optional, for values with deadlines inside them (hash field TTLs, see
+     * keyspace_set_field_deadline): called by active expiry when the entry's
+     * field timer is due. Removes at most `budget` due items, announces them,
+     * then reschedules (or drops) the field timer or deletes the key; the
+     * entry may move or be freed. Returns how many items it removed. */
+    size_t (*expire_fields)(database *db, kv_entry *entry, int64_t now_ms, size_t budget);
 } object_methods;
 
 typedef struct keyspace_stats {
@@ -152,6 +158,12 @@ kv_entry *keyspace_copy(database *src, kv_entry *entry, database *dst, const cha
  * on next access or active cycle. */
 kv_entry *keyspace_set_expire(database *db, kv_entry *entry, int64_t deadline_ms);
 
+/* The earliest deadline inside a value (a hash's earliest field TTL): sets
+ * the entry's field timer to fire at it (active expiry then calls the type's
+ * expire_fields), or removes the timer (-1). Costs nothing to entries that
+ * never get one. Returns the entry at its (possibly new) address. */
+kv_entry *keyspace_set_field_deadline(database *db, kv_entry *entry, int64_t deadline_ms);
+
 void keyspace_signal_modified(database *db, const char *key, size_t key_len, const char *event,
                               int type_class);
 
@@ -196,6 +208,8 @@ void *entry_object(const kv_entry *entry);
 void entry_set_object(kv_entry *entry, object_encoding encoding, void *value);
 /* Absolute deadline in ms, or -1. */
 int64_t entry_expire(const kv_entry *entry);
+/* The deadline the entry's field timer is set to, or -1. */
+int64_t entry_field_deadline(const kv_entry *entry);
 /* Seconds since the entry was last read or written. */
 uint32_t entry_access_clock(const kv_entry *entry);
 /* Bytes of the entry allocation itself (the value's own structure excluded). */

@@ -29,6 +29,9 @@ typedef enum object_encoding {
     ENCODING_SKIPLIST,
     ENCODING_STREAM,
     ENCODING_NATIVE, /* a native primitive's own structure */
+    /* A hash with field TTLs: a field_table plus its field_expiry. OBJECT
+     * ENCODING reports it as "hashtable", as Redis does. */
+    ENCODING_HASHTABLE_TTL,
     ENCODING_COUNT
 } object_encoding;
 

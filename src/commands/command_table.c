@@ -370,6 +370,8 @@ static command commands[] = {
 static const command *const families[] = {
     commands,
     bitmap_command_rows,
+    cache_command_rows,
+    counter_command_rows,
     hll_command_rows,
     hash_command_rows,
     idempotency_command_rows,
@@ -378,6 +380,7 @@ static const command *const families[] = {
     memory_command_rows,
     persist_command_rows,
     pubsub_command_rows,
+    ratelimit_command_rows,
     script_command_rows,
     set_command_rows,
     stream_command_rows,
@@ -397,6 +400,8 @@ void command_register_types(keyspace *ks)
     stream_register_type(ks);
     lock_register_type(ks);
     idempotency_register_type(ks);
+    ratelimit_register_type(ks);
+    counter_register_type(ks);
 }
 
 static command *table; /* every top-level row, joined */

@@ -7,6 +7,12 @@
  * than hash-max-listpack-value bytes. As in Redis it never converts back, so
  * OBJECT ENCODING reports the same thing Redis does after the same history.
  *
+ * A hash whose fields get TTLs (HEXPIRE ..., HSETEX, HGETEX) becomes a
+ * field_table wrapped with a field_expiry (ENCODING_HASHTABLE_TTL, reported
+ * as "hashtable"); its entry's field timer fires at the earliest field
+ * deadline. Every lookup here reclaims due fields first, so handlers never
+ * see an expired one. Plain hashes never carry any of it.
+ *
  * The encoding-specific code sits in the hash_* helpers at the top; the
  * handlers below them see one interface. The order in which arguments are
  * parsed and keys looked up follows Redis 7.0, because clients observe which
@@ -20,6 +26,7 @@
 
 #include "handlers.h"
 #include "rivet/buffer.h"
+#include "rivet/field_expiry.h"
 #include "rivet/field_table.h"
 #include "rivet/glob.h"
 #include "rivet/listpack.h"
@@ -52,11 +59,37 @@ static int is_listpack(const kv_entry *e)
     return entry_encoding(e) == ENCODING_LISTPACK;
 }
 
+/* A hash with field TTLs (ENCODING_HASHTABLE_TTL) holds this pair instead
+ * of a bare field_table; plain hashes never pay for it. */
+typedef struct hash_with_ttl {
+    field_table *table;
+    field_expiry *expiry;
+} hash_with_ttl;
+
+static int has_field_ttls(const kv_entry *e)
+{
+    return entry_encoding(e) == ENCODING_HASHTABLE_TTL;
+}
+
+/* The field_table of a hash that is not a listpack. */
+static field_table *hash_table(const kv_entry *e)
+{
+    if (has_field_ttls(e))
+        return ((hash_with_ttl *)entry_object(e))->table;
+    return entry_object(e);
+}
+
+/* The field deadlines, or NULL when no field has a TTL. */
+static field_expiry *hash_expiry(const kv_entry *e)
+{
+    return has_field_ttls(e) ? ((hash_with_ttl *)entry_object(e))->expiry : NULL;
+}
+
 static size_t hash_length(const kv_entry *e)
 {
     if (is_listpack(e))
         return listpack_length(entry_object(e)) / 2;
-    return field_table_size(entry_object(e));
+    return field_table_size(hash_table(e));
 }
 
 /* The bytes of the listpack entry at pos; integers rendered into scratch. */
@@ -87,7 +120,7 @@ static int hash_get(kv_entry *e, const char *field, size_t len, char scratch[24]
         return 1;
     }
     field_pair pair;
-    if (!field_table_get(entry_object(e), field, len, &pair))
+    if (!field_table_get(hash_table(e), field, len, &pair))
         return 0;
     *value = pair.value;
     *value_len = pair.value_len;
@@ -144,12 +177,15 @@ static int hash_set(kv_entry *e, const char *field, size_t field_len, const char
             return 1;
         }
     }
-    return field_table_set(entry_object(e), field, field_len, value, value_len);
+    return field_table_set(hash_table(e), field, field_len, value, value_len);
 }
 
-/* Removes field; 1 if it was there. */
+/* Removes field (and its TTL); 1 if it was there. A hash whose last TTL
+ * goes this way keeps its side structure until hash_sync_timer. */
 static int hash_delete(kv_entry *e, const char *field, size_t len)
 {
+    if (has_field_ttls(e))
+        field_expiry_remove(hash_expiry(e), field, len);
     if (is_listpack(e)) {
         listpack *lp = entry_object(e);
         size_t pos = listpack_find_field(lp, field, len);
@@ -158,7 +194,7 @@ static int hash_delete(kv_entry *e, const char *field, size_t len)
         entry_set_object(e, ENCODING_LISTPACK, listpack_delete(lp, pos, 2, NULL));
         return 1;
     }
-    return field_table_delete(entry_object(e), field, len);
+    return field_table_delete(hash_table(e), field, len);
 }
 
 /* Walks every pair in the hash's own order (insertion order for a
@@ -177,7 +213,7 @@ static void hash_iterator_init(hash_iterator *it, kv_entry *e)
         it->pos = listpack_first(it->lp);
     } else {
         it->lp = NULL;
-        field_table_iterator_init(&it->table_iterator, entry_object(e));
+        field_table_iterator_init(&it->table_iterator, hash_table(e));
     }
 }
 
@@ -200,6 +236,126 @@ static void hash_iterator_release(hash_iterator *it)
         field_table_iterator_release(&it->table_iterator);
 }
 
+/* ---------- field TTLs ----------
+ *
+ * A field's deadline is an absolute Unix time in ms; as with keys, the field
+ * is gone once now > deadline. The earliest deadline of a hash is mirrored
+ * in its entry's field timer, so active expiry visits only hashes that have
+ * something due; every lookup below also reclaims due fields first, so no
+ * command sees an expired field. */
+
+static int64_t hash_now(void)
+{
+    return keyspace_time(server.keyspace);
+}
+
+/* Gives a hash the side structure for field TTLs. A listpack becomes a
+ * field_table first: Redis keeps such small hashes packed ("listpackex");
+ * Rivet keeps one representation for hashes with field TTLs. */
+static void hash_attach_expiry(kv_entry *e)
+{
+    if (has_field_ttls(e))
+        return;
+    if (is_listpack(e))
+        hash_convert(e);
+    hash_with_ttl *h = mem_alloc(sizeof(*h));
+    h->table = entry_object(e);
+    h->expiry = field_expiry_create();
+    entry_set_object(e, ENCODING_HASHTABLE_TTL, h);
+}
+
+/* Points the entry's field timer at the earliest field deadline. A hash
+ * left without field TTLs goes back to a bare field_table and loses the
+ * timer, so it costs nothing again. *e may move. */
+static void hash_sync_timer(database *db, kv_entry **e)
+{
+    if (!has_field_ttls(*e))
+        return;
+    hash_with_ttl *h = entry_object(*e);
+    int64_t next = field_expiry_next(h->expiry);
+    if (next < 0) {
+        entry_set_object(*e, ENCODING_HASHTABLE, h->table);
+        field_expiry_free(h->expiry);
+        mem_free(h);
+        *e = keyspace_set_field_deadline(db, *e, -1);
+    } else if (entry_field_deadline(*e) != next) {
+        *e = keyspace_set_field_deadline(db, *e, next);
+    }
+}
+
+/* The field's deadline, or -1. */
+static int64_t hash_field_ttl(const kv_entry *e, const char *field, size_t len)
+{
+    field_expiry *fe = hash_expiry(e);
+    return fe ? field_expiry_get(fe, field, len) : -1;
+}
+
+static void hash_set_field_ttl(database *db, kv_entry **e, const char *field, size_t len,
+                               int64_t deadline)
+{
+    hash_attach_expiry(*e);
+    field_expiry_set(hash_expiry(*e), field, len, deadline);
+    hash_sync_timer(db, e);
+}
+
+/* Drops the field's TTL (1 if it had one); the caller syncs the timer. */
+static int hash_clear_field_ttl(kv_entry *e, const char *field, size_t len)
+{
+    field_expiry *fe = hash_expiry(e);
+    return fe ? field_expiry_remove(fe, field, len) : 0;
+}
+
+/* Deletes up to `budget` fields whose deadline has passed, announced as one
+ * "hexpired"; when that empties the hash the key goes too ("del") and *e
+ * becomes NULL. Returns how many fields went. */
+static size_t hash_reclaim(database *db, kv_entry **e, int64_t now, size_t budget)
+{
+    field_expiry *fe = hash_expiry(*e);
+    if (fe == NULL)
+        return 0;
+    size_t removed = 0;
+    const char *field;
+    size_t len;
+    int64_t deadline;
+    while (removed < budget && field_expiry_first(fe, &field, &len, &deadline) && deadline < now) {
+        field_table_delete(hash_table(*e), field, len);
+        field_expiry_remove(fe, field, len);
+        removed++;
+    }
+    if (removed == 0) {
+        hash_sync_timer(db, e);
+        return 0;
+    }
+    /* The key lives in the entry, which the deletion below frees. */
+    size_t key_len;
+    const char *key = entry_key(*e, &key_len);
+    char small[128];
+    char *copy = key_len <= sizeof(small) ? small : mem_alloc(key_len);
+    memcpy(copy, key, key_len);
+    keyspace_signal_modified(db, copy, key_len, "hexpired", EVENT_HASH);
+    if (hash_length(*e) == 0) {
+        keyspace_delete(db, copy, key_len);
+        keyspace_signal_modified(db, copy, key_len, "del", EVENT_GENERIC);
+        *e = NULL;
+    } else {
+        hash_sync_timer(db, e);
+    }
+    if (copy != small)
+        mem_free(copy);
+    return removed;
+}
+
+/* Lazy expiry of fields: everything due goes before a command looks. */
+static kv_entry *reclaim_on_access(client *c, kv_entry *e)
+{
+    if (e && has_field_ttls(e)) {
+        int64_t now = hash_now();
+        if (field_expiry_next(hash_expiry(e)) < now)
+            hash_reclaim(c->db, &e, now, SIZE_MAX);
+    }
+    return e;
+}
+
 /* ---------- lookups shared by the handlers ---------- */
 
 /* Write-path lookup of argv[1] expecting a hash: NULL when the key is
@@ -213,7 +369,7 @@ static kv_entry *lookup_write_hash(client *c, int *wrong_type)
         *wrong_type = 1;
         return NULL;
     }
-    return e;
+    return reclaim_on_access(c, e);
 }
 
 /* An empty listpack hash under argv[1]; the caller adds a pair at once, so
@@ -226,7 +382,8 @@ static kv_entry *create_hash(client *c)
 
 static kv_entry *lookup_read_hash(client *c, int *wrong_type)
 {
-    return lookup_read_typed(c, c->argv[1], c->argv_len[1], OBJECT_HASH, wrong_type);
+    return reclaim_on_access(
+        c, lookup_read_typed(c, c->argv[1], c->argv_len[1], OBJECT_HASH, wrong_type));
 }
 
 static void signal_hash(client *c, const char *event)
@@ -250,8 +407,12 @@ static void set_pairs(client *c, int is_hmset)
     if (e == NULL)
         e = create_hash(c);
     int64_t added = 0;
-    for (int i = 2; i < c->argc; i += 2)
+    for (int i = 2; i < c->argc; i += 2) {
         added += hash_set(e, c->argv[i], c->argv_len[i], c->argv[i + 1], c->argv_len[i + 1]);
+        /* A field overwritten by HSET is a new value: its TTL goes. */
+        hash_clear_field_ttl(e, c->argv[i], c->argv_len[i]);
+    }
+    hash_sync_timer(c->db, &e);
     signal_hash(c, "hset");
     if (is_hmset)
         reply_ok(&c->reply);
@@ -382,6 +543,8 @@ static void command_hdel(client *c)
             break;
         }
     }
+    if (!key_removed)
+        hash_sync_timer(c->db, &e);
     if (deleted) {
         signal_hash(c, "hdel");
         if (key_removed)
@@ -657,7 +820,7 @@ static void random_fields_with_count(client *c, int64_t requested, int with_valu
         mem_free(cursors);
         return;
     }
-    field_table *table = entry_object(e);
+    field_table *table = hash_table(e);
     if (!unique) {
         for (uint64_t i = 0; i < count; i++) {
             field_table_random(table, server_random(), &pair);
@@ -718,7 +881,7 @@ static void command_hrandfield(client *c)
         listpack_pair_at(lp, listpack_seek(lp, (int64_t)index * 2), field_scratch, value_scratch,
                          &pair);
     } else {
-        field_table_random(entry_object(e), server_random(), &pair);
+        field_table_random(hash_table(e), server_random(), &pair);
     }
     reply_bulk(&c->reply, pair.field, pair.field_len);
 }
@@ -797,7 +960,7 @@ static void command_hscan(client *c)
     batch.count = 0;
     int64_t budget = count > INT64_MAX / 10 ? INT64_MAX : count * 10;
     do {
-        cursor = field_table_scan(entry_object(e), cursor, scan_collect, &batch);
+        cursor = field_table_scan(hash_table(e), cursor, scan_collect, &batch);
     } while (cursor != 0 && budget-- > 0 && batch.count * 2 < (uint64_t)count);
 
     char digits[24];
@@ -818,25 +981,572 @@ static void command_hscan(client *c)
     buffer_release(&batch.pairs);
 }
 
+/* ---------- per-field TTL commands (Redis 7.4 / 8.0) ---------- */
+
+#define ERR_FIELDS_POSITION "ERR Mandatory argument FIELDS is missing or not at the right position"
+#define ERR_FIELDS_COUNT    "ERR Number of fields must be a positive integer"
+#define ERR_FIELDS_MISMATCH "ERR The `numfields` parameter must match the number of arguments"
+#define ERR_NEGATIVE_TIME   "ERR invalid expire time, must be >= 0"
+
+/* Field deadlines stop at 2^46 - 1 ms (year 4199), as in Redis, which keeps
+ * the top bits of its 48-bit field times for later use. */
+#define FIELD_TIME_MAX ((int64_t)0x3FFFFFFFFFFF)
+
+/* Per-field replies of the HEXPIRE family, HTTL family and HPERSIST. */
+enum {
+    FIELD_NONE = -2,   /* no such field (or key) */
+    FIELD_NO_TTL = -1, /* HTTL/HPERSIST: the field has no TTL */
+    FIELD_SKIPPED = 0, /* NX/XX/GT/LT not met */
+    FIELD_SET = 1,     /* deadline set (HPERSIST: TTL removed) */
+    FIELD_DELETED = 2, /* the deadline had passed: the field is gone */
+};
+
+/* Reads argv[i] as a field time, in seconds or ms, relative to base_ms (0 for
+ * absolute times), into an absolute ms deadline. Replies and returns 0 when
+ * it is not an integer, negative, or past FIELD_TIME_MAX. */
+static int parse_field_time(client *c, int i, int64_t base_ms, int in_seconds, int64_t *deadline)
+{
+    int64_t value;
+    if (!argument_int64(c, i, &value))
+        return 0;
+    if (value < 0) {
+        reply_error(&c->reply, ERR_NEGATIVE_TIME);
+        return 0;
+    }
+    if ((in_seconds && value > FIELD_TIME_MAX / 1000) ||
+        (in_seconds ? value * 1000 : value) > FIELD_TIME_MAX - base_ms) {
+        reply_errorf(&c->reply, "ERR invalid expire time in '%s' command",
+                     c->command ? c->command->name : "hexpire");
+        return 0;
+    }
+    *deadline = (in_seconds ? value * 1000 : value) + base_ms;
+    return 1;
+}
+
+/* Checks "FIELDS numfields field ..." that starts at argv[at] and must run
+ * to the end of argv. Returns the count, or 0 after replying. */
+static int64_t parse_fields_block(client *c, int at, const char *count_error)
+{
+    if (at >= c->argc || !argument_is(c, at, "fields")) {
+        reply_error(&c->reply, ERR_FIELDS_POSITION);
+        return 0;
+    }
+    if (at + 1 >= c->argc) {
+        reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command",
+                     c->command ? c->command->name : "hexpire");
+        return 0;
+    }
+    int64_t count;
+    if (!number_parse_int64(c->argv[at + 1], c->argv_len[at + 1], &count) || count < 1) {
+        reply_error(&c->reply, count_error);
+        return 0;
+    }
+    if (count != (int64_t)(c->argc - at - 2)) {
+        reply_error(&c->reply, ERR_FIELDS_MISMATCH);
+        return 0;
+    }
+    return count;
+}
+
+static int hash_has_field(kv_entry *e, const char *field, size_t len)
+{
+    char scratch[24];
+    const char *value;
+    size_t value_len;
+    return hash_get(e, field, len, scratch, &value, &value_len);
+}
+
+/* Deletes a field and, when it was the last, the key (*e = NULL). Returns
+ * whether the key went. The caller announces. */
+static int delete_field_maybe_key(client *c, kv_entry **e, const char *field, size_t len)
+{
+    hash_delete(*e, field, len);
+    if (hash_length(*e) > 0)
+        return 0;
+    keyspace_delete(c->db, c->argv[1], c->argv_len[1]);
+    *e = NULL;
+    return 1;
+}
+
+enum { TTL_IF_NONE = 1, TTL_IF_EXISTS = 2, TTL_IF_GREATER = 4, TTL_IF_LESS = 8 };
+
+/* Whether NX/XX/GT/LT let `deadline` replace `current` (-1: no TTL, which
+ * GT and LT treat as infinite). */
+static int ttl_condition_allows(int condition, int64_t current, int64_t deadline)
+{
+    switch (condition) {
+    case TTL_IF_NONE:
+        return current == -1;
+    case TTL_IF_EXISTS:
+        return current != -1;
+    case TTL_IF_GREATER:
+        return current != -1 && deadline > current;
+    case TTL_IF_LESS:
+        return current == -1 || deadline < current;
+    default:
+        return 1;
+    }
+}
+
+static void reply_all_missing(client *c, int64_t count, int null_values)
+{
+    reply_array(&c->reply, (size_t)count);
+    for (int64_t i = 0; i < count; i++) {
+        if (null_values)
+            reply_null(&c->reply);
+        else
+            reply_integer(&c->reply, FIELD_NONE);
+    }
+}
+
+static void signal_key_deleted(client *c, int key_removed)
+{
+    if (key_removed)
+        keyspace_signal_modified(c->db, c->argv[1], c->argv_len[1], "del", EVENT_GENERIC);
+}
+
+/* Announces what a TTL command did, in Redis's order. */
+static void signal_ttl_changes(client *c, const char *event, int changed, int key_removed)
+{
+    if (changed)
+        signal_hash(c, event);
+    signal_key_deleted(c, key_removed);
+}
+
+/* HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT key time [NX|XX|GT|LT] FIELDS n f.. */
+static void hash_expire_generic(client *c, int64_t base_ms, int in_seconds)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int64_t deadline;
+    if (!parse_field_time(c, 2, base_ms, in_seconds, &deadline))
+        return;
+    int condition = 0, at = 3;
+    if (argument_is(c, 3, "nx"))
+        condition = TTL_IF_NONE;
+    else if (argument_is(c, 3, "xx"))
+        condition = TTL_IF_EXISTS;
+    else if (argument_is(c, 3, "gt"))
+        condition = TTL_IF_GREATER;
+    else if (argument_is(c, 3, "lt"))
+        condition = TTL_IF_LESS;
+    if (condition)
+        at = 4;
+    int64_t count = parse_fields_block(c, at, "ERR Parameter `numFields` should be greater than 0");
+    if (count == 0)
+        return;
+    if (e == NULL) {
+        reply_all_missing(c, count, 0);
+        return;
+    }
+    int64_t now = hash_now();
+    int updated = 0, deleted = 0, key_removed = 0;
+    reply_array(&c->reply, (size_t)count);
+    for (int i = at + 2; i < c->argc; i++) {
+        const char *field = c->argv[i];
+        size_t len = c->argv_len[i];
+        if (e == NULL || !hash_has_field(e, field, len)) {
+            reply_integer(&c->reply, FIELD_NONE);
+            continue;
+        }
+        if (!ttl_condition_allows(condition, hash_field_ttl(e, field, len), deadline)) {
+            reply_integer(&c->reply, FIELD_SKIPPED);
+            continue;
+        }
+        if (deadline <= now) {
+            deleted++;
+            key_removed = delete_field_maybe_key(c, &e, field, len);
+            reply_integer(&c->reply, FIELD_DELETED);
+            continue;
+        }
+        hash_set_field_ttl(c->db, &e, field, len, deadline);
+        updated++;
+        reply_integer(&c->reply, FIELD_SET);
+    }
+    if (e)
+        hash_sync_timer(c->db, &e);
+    signal_ttl_changes(c, deleted ? "hdel" : "hexpire", updated + deleted > 0, key_removed);
+}
+
+static void command_hexpire(client *c)
+{
+    hash_expire_generic(c, hash_now(), 1);
+}
+
+static void command_hpexpire(client *c)
+{
+    hash_expire_generic(c, hash_now(), 0);
+}
+
+static void command_hexpireat(client *c)
+{
+    hash_expire_generic(c, 0, 1);
+}
+
+static void command_hpexpireat(client *c)
+{
+    hash_expire_generic(c, 0, 0);
+}
+
+/* HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME key FIELDS n field ... */
+static void hash_ttl_generic(client *c, int relative, int in_seconds)
+{
+    int wrong_type;
+    kv_entry *e = lookup_read_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int64_t count = parse_fields_block(c, 2, ERR_FIELDS_COUNT);
+    if (count == 0)
+        return;
+    if (e == NULL) {
+        reply_all_missing(c, count, 0);
+        return;
+    }
+    int64_t base = relative ? hash_now() : 0;
+    reply_array(&c->reply, (size_t)count);
+    for (int i = 4; i < c->argc; i++) {
+        if (!hash_has_field(e, c->argv[i], c->argv_len[i])) {
+            reply_integer(&c->reply, FIELD_NONE);
+            continue;
+        }
+        int64_t deadline = hash_field_ttl(e, c->argv[i], c->argv_len[i]);
+        if (deadline < 0)
+            reply_integer(&c->reply, FIELD_NO_TTL);
+        else if (in_seconds) /* rounded up, as Redis does for fields */
+            reply_integer(&c->reply, (deadline - base + 999) / 1000);
+        else
+            reply_integer(&c->reply, deadline - base);
+    }
+}
+
+static void command_httl(client *c)
+{
+    hash_ttl_generic(c, 1, 1);
+}
+
+static void command_hpttl(client *c)
+{
+    hash_ttl_generic(c, 1, 0);
+}
+
+static void command_hexpiretime(client *c)
+{
+    hash_ttl_generic(c, 0, 1);
+}
+
+static void command_hpexpiretime(client *c)
+{
+    hash_ttl_generic(c, 0, 0);
+}
+
+/* HPERSIST key FIELDS n field ... */
+static void command_hpersist(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int64_t count = parse_fields_block(c, 2, ERR_FIELDS_COUNT);
+    if (count == 0)
+        return;
+    if (e == NULL) {
+        reply_all_missing(c, count, 0);
+        return;
+    }
+    int changed = 0;
+    reply_array(&c->reply, (size_t)count);
+    for (int i = 4; i < c->argc; i++) {
+        if (!hash_has_field(e, c->argv[i], c->argv_len[i])) {
+            reply_integer(&c->reply, FIELD_NONE);
+        } else if (hash_clear_field_ttl(e, c->argv[i], c->argv_len[i])) {
+            changed++;
+            reply_integer(&c->reply, FIELD_SET);
+        } else {
+            reply_integer(&c->reply, FIELD_NO_TTL);
+        }
+    }
+    hash_sync_timer(c->db, &e);
+    signal_ttl_changes(c, "hpersist", changed, 0);
+}
+
+/* Replies with field's value (or null); 1 if it was there. */
+static int reply_field_value(client *c, kv_entry *e, const char *field, size_t len)
+{
+    char scratch[24];
+    const char *value;
+    size_t value_len;
+    if (e && hash_get(e, field, len, scratch, &value, &value_len)) {
+        reply_bulk(&c->reply, value, value_len);
+        return 1;
+    }
+    reply_null(&c->reply);
+    return 0;
+}
+
+/* HGETDEL key FIELDS n field ... */
+static void command_hgetdel(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int64_t count = parse_fields_block(c, 2, ERR_FIELDS_COUNT);
+    if (count == 0)
+        return;
+    int deleted = 0, key_removed = 0;
+    reply_array(&c->reply, (size_t)count);
+    for (int i = 4; i < c->argc; i++) {
+        if (reply_field_value(c, e, c->argv[i], c->argv_len[i])) {
+            deleted++;
+            key_removed = delete_field_maybe_key(c, &e, c->argv[i], c->argv_len[i]);
+        }
+    }
+    if (e)
+        hash_sync_timer(c->db, &e);
+    signal_ttl_changes(c, "hdel", deleted, key_removed);
+}
+
+/* The expiry options of HGETEX and HSETEX. */
+enum {
+    OPTION_EX = 1,
+    OPTION_PX = 2,
+    OPTION_EXAT = 4,
+    OPTION_PXAT = 8,
+    OPTION_PERSIST = 16,
+    OPTION_KEEPTTL = 32,
+    OPTION_FNX = 64,
+    OPTION_FXX = 128,
+};
+#define OPTION_TIMES (OPTION_EX | OPTION_PX | OPTION_EXAT | OPTION_PXAT)
+
+/* Which time option argv[i] names (EX, PX, EXAT, PXAT), or 0. */
+static int time_option(const client *c, int i)
+{
+    if (argument_is(c, i, "ex"))
+        return OPTION_EX;
+    if (argument_is(c, i, "px"))
+        return OPTION_PX;
+    if (argument_is(c, i, "exat"))
+        return OPTION_EXAT;
+    if (argument_is(c, i, "pxat"))
+        return OPTION_PXAT;
+    return 0;
+}
+
+/* Reads the time after a time option at argv[i] into an absolute deadline. */
+static int parse_option_time(client *c, int option, int i, int64_t *deadline)
+{
+    int relative = option & (OPTION_EX | OPTION_PX);
+    int in_seconds = option & (OPTION_EX | OPTION_EXAT);
+    return parse_field_time(c, i, relative ? hash_now() : 0, in_seconds, deadline);
+}
+
+/* HGETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST] FIELDS n field ... */
+static void command_hgetex(client *c)
+{
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    int option = time_option(c, 2), at = 3;
+    int64_t deadline = -1;
+    if (option) {
+        if (c->argc < 6) {
+            reply_errorf(&c->reply, "ERR wrong number of arguments for 'hgetex' command");
+            return;
+        }
+        if (!parse_option_time(c, option, 3, &deadline))
+            return;
+        at = 4;
+    } else if (argument_is(c, 2, "persist")) {
+        option = OPTION_PERSIST;
+        at = 3;
+    } else {
+        at = 2;
+    }
+    int64_t count = parse_fields_block(c, at, ERR_FIELDS_COUNT);
+    if (count == 0)
+        return;
+    if (e == NULL) {
+        reply_all_missing(c, count, 1);
+        return;
+    }
+    int64_t now = hash_now();
+    int updated = 0, deleted = 0, key_removed = 0;
+    reply_array(&c->reply, (size_t)count);
+    for (int i = at + 2; i < c->argc; i++) {
+        const char *field = c->argv[i];
+        size_t len = c->argv_len[i];
+        if (!reply_field_value(c, e, field, len) || option == 0)
+            continue;
+        if (option == OPTION_PERSIST) {
+            updated += hash_clear_field_ttl(e, field, len);
+        } else if (deadline <= now) {
+            deleted++;
+            key_removed = delete_field_maybe_key(c, &e, field, len);
+        } else {
+            hash_set_field_ttl(c->db, &e, field, len, deadline);
+            updated++;
+        }
+    }
+    if (e)
+        hash_sync_timer(c->db, &e);
+    if (updated)
+        signal_hash(c, option == OPTION_PERSIST ? "hpersist" : "hexpire");
+    else if (deleted)
+        signal_hash(c, "hdel");
+    signal_key_deleted(c, key_removed);
+}
+
+/* HSETEX's options up to FIELDS; returns the index of FIELDS (after
+ * checking the pairs that follow it), or 0 after replying. Errors come in
+ * argument order, as Redis reports them. */
+static int parse_hsetex_options(client *c, int *options, int64_t *deadline)
+{
+    *options = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (argument_is(c, i, "fields")) {
+            if (i >= c->argc - 3) {
+                reply_errorf(&c->reply, "ERR wrong number of arguments for 'hsetex' command");
+                return 0;
+            }
+            int64_t count;
+            if (!number_parse_int64(c->argv[i + 1], c->argv_len[i + 1], &count) || count < 1 ||
+                count > INT32_MAX) {
+                reply_error(&c->reply, "ERR invalid number of fields");
+                return 0;
+            }
+            int remaining = c->argc - i - 2;
+            if (remaining % 2 != 0 || count != remaining / 2) {
+                reply_errorf(&c->reply, "ERR wrong number of arguments for 'hsetex' command");
+                return 0;
+            }
+            return i;
+        }
+        int option = time_option(c, i);
+        if (option || argument_is(c, i, "keepttl")) {
+            if (*options & (OPTION_TIMES | OPTION_KEEPTTL)) {
+                reply_error(&c->reply, "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments "
+                                       "can be specified");
+                return 0;
+            }
+            if (option == 0) {
+                *options |= OPTION_KEEPTTL;
+                continue;
+            }
+            if (i >= c->argc - 1) {
+                reply_error(&c->reply, "ERR missing expire time");
+                return 0;
+            }
+            if (!parse_option_time(c, option, ++i, deadline))
+                return 0;
+            *options |= option;
+        } else if (argument_is(c, i, "fnx") || argument_is(c, i, "fxx")) {
+            if (*options & (OPTION_FNX | OPTION_FXX)) {
+                reply_error(&c->reply, "ERR Only one of FXX or FNX arguments can be specified");
+                return 0;
+            }
+            *options |= argument_is(c, i, "fnx") ? OPTION_FNX : OPTION_FXX;
+        } else {
+            reply_errorf(&c->reply, "ERR unknown argument: %.*s", (int)c->argv_len[i], c->argv[i]);
+            return 0;
+        }
+    }
+    reply_error(&c->reply, ERR_SYNTAX);
+    return 0;
+}
+
+/* HSETEX key [FNX|FXX] [EX|PX|EXAT|PXAT time | KEEPTTL] FIELDS n field value ... */
+static void command_hsetex(client *c)
+{
+    int options;
+    int64_t deadline = -1;
+    int at = parse_hsetex_options(c, &options, &deadline);
+    if (at == 0)
+        return;
+    int wrong_type;
+    kv_entry *e = lookup_write_hash(c, &wrong_type);
+    if (wrong_type)
+        return;
+    if (options & (OPTION_FNX | OPTION_FXX)) {
+        int found = 0, wanted = (c->argc - at - 2) / 2;
+        for (int i = at + 2; e && i < c->argc; i += 2)
+            found += hash_has_field(e, c->argv[i], c->argv_len[i]);
+        if (((options & OPTION_FNX) && found > 0) || ((options & OPTION_FXX) && found < wanted)) {
+            reply_integer(&c->reply, 0);
+            return;
+        }
+    }
+    if (e == NULL)
+        e = create_hash(c);
+    /* A deadline already passed sets each field and deletes it at once:
+     * the net effect is the field's deletion. */
+    int expired_now = (options & OPTION_TIMES) && deadline <= hash_now();
+    for (int i = at + 2; i < c->argc; i += 2) {
+        const char *field = c->argv[i];
+        size_t len = c->argv_len[i];
+        if (expired_now) {
+            hash_delete(e, field, len);
+            continue;
+        }
+        hash_set(e, field, len, c->argv[i + 1], c->argv_len[i + 1]);
+        if (options & OPTION_TIMES)
+            hash_set_field_ttl(c->db, &e, field, len, deadline);
+        else if (!(options & OPTION_KEEPTTL))
+            hash_clear_field_ttl(e, field, len);
+    }
+    int key_removed = hash_length(e) == 0;
+    if (key_removed)
+        keyspace_delete(c->db, c->argv[1], c->argv_len[1]);
+    else
+        hash_sync_timer(c->db, &e);
+    signal_hash(c, "hset");
+    if (expired_now)
+        signal_hash(c, "hdel");
+    else if (options & OPTION_TIMES)
+        signal_hash(c, "hexpire");
+    signal_key_deleted(c, key_removed);
+    reply_integer(&c->reply, 1);
+}
+
 /* ---------- the type and the table ---------- */
 
 static void hash_free_value(void *ptr, object_encoding encoding)
 {
-    if (encoding == ENCODING_LISTPACK)
+    if (encoding == ENCODING_LISTPACK) {
         listpack_free(ptr);
-    else
+    } else if (encoding == ENCODING_HASHTABLE_TTL) {
+        hash_with_ttl *h = ptr;
+        field_table_free(h->table);
+        field_expiry_free(h->expiry);
+        mem_free(h);
+    } else {
         field_table_free(ptr);
+    }
 }
 
 static size_t hash_free_effort(const void *ptr, object_encoding encoding)
 {
-    return encoding == ENCODING_LISTPACK ? 1 : field_table_size(ptr);
+    if (encoding == ENCODING_LISTPACK)
+        return 1;
+    if (encoding == ENCODING_HASHTABLE_TTL) {
+        const hash_with_ttl *h = ptr;
+        return field_table_size(h->table) + field_expiry_count(h->expiry);
+    }
+    return field_table_size(ptr);
 }
 
 static size_t hash_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
 {
     if (encoding == ENCODING_LISTPACK)
         return listpack_bytes(ptr);
+    if (encoding == ENCODING_HASHTABLE_TTL) {
+        const hash_with_ttl *h = ptr;
+        return mem_block_size(h) + field_table_memory(h->table, samples) +
+               field_expiry_memory(h->expiry, samples);
+    }
     return field_table_memory(ptr, samples);
 }
 
@@ -844,7 +1554,20 @@ static void *hash_copy_value(const void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
         return listpack_duplicate(ptr);
+    if (encoding == ENCODING_HASHTABLE_TTL) {
+        const hash_with_ttl *h = ptr;
+        hash_with_ttl *copy = mem_alloc(sizeof(*copy));
+        copy->table = field_table_duplicate(h->table);
+        copy->expiry = field_expiry_duplicate(h->expiry);
+        return copy;
+    }
     return field_table_duplicate(ptr);
+}
+
+/* Active expiry of fields (object_methods.expire_fields). */
+static size_t hash_expire_fields(database *db, kv_entry *entry, int64_t now_ms, size_t budget)
+{
+    return hash_reclaim(db, &entry, now_ms, budget);
 }
 
 void hash_register_type(keyspace *ks)
@@ -852,7 +1575,8 @@ void hash_register_type(keyspace *ks)
     static const object_methods methods = {.free_value = hash_free_value,
                                            .copy_value = hash_copy_value,
                                            .free_effort = hash_free_effort,
-                                           .memory_usage = hash_memory_usage};
+                                           .memory_usage = hash_memory_usage,
+                                           .expire_fields = hash_expire_fields};
     keyspace_register_type(ks, OBJECT_HASH, &methods);
 }
 
@@ -864,10 +1588,26 @@ const command hash_command_rows[] = {
         "Delete one or more hash fields"),
     ROW("hexists", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hexists, "hash",
         "2.0.0", "O(1)", "Determine if a hash field exists"),
+    ROW("hexpire", -6, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hexpire, "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Set expiry for hash field using relative time to expire (seconds)"),
+    ROW("hexpireat", -6, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hexpireat, "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Set expiry for hash field using an absolute Unix timestamp (seconds)"),
+    ROW("hexpiretime", -5, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hexpiretime,
+        "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Returns the expiration time of a hash field as a Unix timestamp, in seconds."),
     ROW("hget", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_READ, command_hget, "hash",
         "2.0.0", "O(1)", "Get the value of a hash field"),
     ROW("hgetall", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hgetall, "hash", "2.0.0",
         "O(N) where N is the size of the hash.", "Get all the fields and values in a hash"),
+    ROW("hgetdel", -5, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_ACCESS | KEY_DELETE,
+        command_hgetdel, "hash", "8.0.0", "O(N) where N is the number of specified fields",
+        "Returns the value of a field and deletes it from the hash."),
+    ROW("hgetex", -5, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_ACCESS | KEY_UPDATE,
+        command_hgetex, "hash", "8.0.0", "O(N) where N is the number of specified fields",
+        "Get the value of one or more fields of a given hash key, and optionally set their "
+        "expiration."),
     ROW("hincrby", 4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_WRITE_UPDATE,
         command_hincrby, "hash", "2.0.0", "O(1)",
         "Increment the integer value of a hash field by the given number"),
@@ -884,6 +1624,21 @@ const command hash_command_rows[] = {
     ROW("hmset", -4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
         command_hmset, "hash", "2.0.0", "O(N) where N is the number of fields being set.",
         "Set multiple hash fields to multiple values"),
+    ROW("hpersist", -5, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hpersist, "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Removes the expiration time for each specified field"),
+    ROW("hpexpire", -6, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hpexpire, "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Set expiry for hash field using relative time to expire (milliseconds)"),
+    ROW("hpexpireat", -6, W | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hpexpireat, "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Set expiry for hash field using an absolute Unix timestamp (milliseconds)"),
+    ROW("hpexpiretime", -5, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hpexpiretime,
+        "hash", "7.4.0", "O(N) where N is the number of specified fields",
+        "Returns the expiration time of a hash field as a Unix timestamp, in msec."),
+    ROW("hpttl", -5, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hpttl, "hash",
+        "7.4.0", "O(N) where N is the number of specified fields",
+        "Returns the TTL in milliseconds of a hash field."),
     ROW("hrandfield", -2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hrandfield, "hash",
         "6.2.0", "O(N) where N is the number of fields returned",
         "Get one or multiple random fields from a hash"),
@@ -896,11 +1651,18 @@ const command hash_command_rows[] = {
         "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the "
         "command is called with multiple field/value pairs.",
         "Set the string value of a hash field"),
+    ROW("hsetex", -6, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_RW | KEY_UPDATE,
+        command_hsetex, "hash", "8.0.0", "O(N) where N is the number of fields being set.",
+        "Set the value of one or more fields of a given hash key, and optionally set their "
+        "expiration."),
     ROW("hsetnx", 4, W | DOOM | FAST, C_W | C_HASH | C_FAST, 1, 1, 1, KEY_WRITE_INSERT,
         command_hsetnx, "hash", "2.0.0", "O(1)",
         "Set the value of a hash field, only if the field does not exist"),
     ROW("hstrlen", 3, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_hstrlen, "hash",
         "3.2.0", "O(1)", "Get the length of the value of a hash field"),
+    ROW("httl", -5, R | FAST, C_R | C_HASH | C_FAST, 1, 1, 1, KEY_RO, command_httl, "hash", "7.4.0",
+        "O(N) where N is the number of specified fields",
+        "Returns the TTL in seconds of a hash field."),
     ROW("hvals", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hvals, "hash", "2.0.0",
         "O(N) where N is the size of the hash.", "Get all the values in a hash"),
     {0}};

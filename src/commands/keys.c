@@ -15,6 +15,7 @@
 #include "rivet/number.h"
 #include "rivet/glob.h"
 #include "rivet/lazyfree.h"
+#include "rivet/cache.h"
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
 #include "rivet/tracking.h"
@@ -392,6 +393,9 @@ static size_t flush_database(database *db, int async)
         lazyfree_flush_database(db);
     else
         keyspace_flush(db);
+    /* The keyspace announces only the flush of a non-empty database; miss
+     * leases can be outstanding in an empty one. */
+    cache_database_flushed(db);
     keyspace_get_stats(server.keyspace)->dirty += removed;
     return removed;
 }

@@ -65,6 +65,9 @@ extern const command script_command_rows[];
 extern const command memory_command_rows[];
 extern const command lock_command_rows[];
 extern const command idempotency_command_rows[];
+extern const command cache_command_rows[];
+extern const command ratelimit_command_rows[];
+extern const command counter_command_rows[];
 
 /* Each value type's family registers its free/copy methods. */
 void hash_register_type(keyspace *ks);
@@ -74,5 +77,7 @@ void zset_register_type(keyspace *ks);
 void stream_register_type(keyspace *ks);
 void lock_register_type(keyspace *ks);
 void idempotency_register_type(keyspace *ks);
+void ratelimit_register_type(keyspace *ks);
+void counter_register_type(keyspace *ks);
 
 #endif

@@ -5,8 +5,13 @@
  *   struct kv_entry            24 bytes: chain link, access clock, type,
  *                              encoding, flags, value (int64 / pointer /
  *                              embedded length)
- *   wheel_timer                24 bytes, only when the key has a TTL; its
- *                              deadline is the key's expiry time
+ *   wheel_timer                24 bytes, only when the key has a TTL (or a
+ *                              field timer follows); its deadline is the
+ *                              key's expiry time
+ *   wheel_timer                24 bytes, only for values with deadlines of
+ *                              their own inside (hash field TTLs): due at the
+ *                              earliest of them, in the database's second
+ *                              wheel (field_timers)
  *   key length                 1 byte, or 4 when ENTRY_LONG_KEY
  *   key bytes
  *   embedded string bytes      only for ENCODING_EMBSTR
@@ -24,7 +29,11 @@
 #include "rivet/number.h"
 #include "rivet/wheel.h"
 
-enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2 };
+/* ENTRY_FIELD_TIMER entries always carry the key timer slot too (unused
+ * without ENTRY_TTL), so both timers sit at fixed offsets and each wheel can
+ * find its entry from the timer's address. */
+enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2, ENTRY_FIELD_TIMER = 4 };
+#define ENTRY_TIMERS (ENTRY_TTL | ENTRY_FIELD_TIMER)
 
 struct kv_entry {
     hashtable_node link;
@@ -46,6 +55,7 @@ struct database {
     size_t expires;
     hashtable *shards[KEYSPACE_SHARDS];
     wheel *timers;
+    wheel *field_timers; /* entries with ENTRY_FIELD_TIMER */
 };
 
 struct keyspace {
@@ -77,6 +87,8 @@ struct keyspace {
 
 static size_t timer_size(uint8_t flags)
 {
+    if (flags & ENTRY_FIELD_TIMER)
+        return 2 * sizeof(wheel_timer);
     return (flags & ENTRY_TTL) ? sizeof(wheel_timer) : 0;
 }
 
@@ -88,6 +100,16 @@ static wheel_timer *entry_timer(kv_entry *e)
 static kv_entry *entry_from_timer(wheel_timer *t)
 {
     return (kv_entry *)t - 1;
+}
+
+static wheel_timer *field_timer(kv_entry *e)
+{
+    return (wheel_timer *)(e + 1) + 1;
+}
+
+static kv_entry *entry_from_field_timer(wheel_timer *t)
+{
+    return (kv_entry *)(t - 1) - 1;
 }
 
 static unsigned char *entry_tail(const kv_entry *e)
@@ -116,25 +138,27 @@ static char *embedded_bytes(const kv_entry *e)
     return (char *)key_bytes(e) + key_length(e);
 }
 
-static size_t entry_size(size_t key_len, bool ttl, size_t embedded_len)
+static size_t entry_size(size_t key_len, uint8_t timers, size_t embedded_len)
 {
-    return sizeof(kv_entry) + (ttl ? sizeof(wheel_timer) : 0) + (key_len < 256 ? 1 : 4) + key_len +
-           embedded_len;
+    return sizeof(kv_entry) + timer_size(timers) + (key_len < 256 ? 1 : 4) + key_len + embedded_len;
 }
 
-/* Allocates an entry holding the key; value fields are the caller's. */
-static kv_entry *entry_build(const char *key, size_t key_len, bool ttl, size_t embedded_len)
+/* Allocates an entry holding the key, with the timer slots `timers` asks
+ * for (ENTRY_TTL, ENTRY_FIELD_TIMER); value fields are the caller's. */
+static kv_entry *entry_build(const char *key, size_t key_len, uint8_t timers, size_t embedded_len)
 {
-    kv_entry *e = mem_alloc(entry_size(key_len, ttl, embedded_len));
+    kv_entry *e = mem_alloc(entry_size(key_len, timers, embedded_len));
     e->link.next = NULL;
     e->access = 0;
     e->type = OBJECT_STRING;
     e->encoding = ENCODING_INT;
-    e->flags = (uint8_t)((ttl ? ENTRY_TTL : 0) | (key_len < 256 ? 0 : ENTRY_LONG_KEY));
+    e->flags = (uint8_t)((timers & ENTRY_TIMERS) | (key_len < 256 ? 0 : ENTRY_LONG_KEY));
     e->spare = 0;
     e->value.integer = 0;
-    if (ttl)
+    if (timers & ENTRY_TIMERS)
         wheel_timer_init(entry_timer(e));
+    if (timers & ENTRY_FIELD_TIMER)
+        wheel_timer_init(field_timer(e));
     unsigned char *tail = entry_tail(e);
     if (key_len < 256) {
         tail[0] = (unsigned char)key_len;
@@ -240,6 +264,7 @@ keyspace *keyspace_create(int database_count, int64_t now_ms)
         ks->databases[i].ks = ks;
         ks->databases[i].id = i;
         ks->databases[i].timers = wheel_create(now_ms);
+        ks->databases[i].field_timers = wheel_create(now_ms);
     }
     return ks;
 }
@@ -265,9 +290,11 @@ static void database_clear(database *db)
         }
     }
     freeing_keyspace = NULL;
-    /* Timers lived inside the entries just freed: start a fresh wheel. */
+    /* Timers lived inside the entries just freed: start fresh wheels. */
     wheel_destroy(db->timers);
     db->timers = wheel_create(db->ks->now_ms);
+    wheel_destroy(db->field_timers);
+    db->field_timers = wheel_create(db->ks->now_ms);
     db->expires = 0;
 }
 
@@ -278,6 +305,7 @@ void keyspace_destroy(keyspace *ks)
     for (int i = 0; i < ks->database_count; i++) {
         database_clear(&ks->databases[i]);
         wheel_destroy(ks->databases[i].timers);
+        wheel_destroy(ks->databases[i].field_timers);
     }
     mem_free(ks->databases);
     mem_free(ks);
@@ -461,6 +489,31 @@ static kv_entry *find(database *db, uint64_t hash, const char *key, size_t key_l
     return t ? (kv_entry *)hashtable_find(t, hash, key, key_len) : NULL;
 }
 
+static void cancel_field_timer(database *db, kv_entry *e)
+{
+    if ((e->flags & ENTRY_FIELD_TIMER) && wheel_timer_is_scheduled(field_timer(e)))
+        wheel_cancel(db->field_timers, field_timer(e));
+}
+
+/* Field timers are due one millisecond after the deadline, like key timers
+ * (see schedule_expiry). */
+static void schedule_field_timer(database *db, kv_entry *e, int64_t deadline_ms)
+{
+    wheel_schedule(db->field_timers, field_timer(e),
+                   deadline_ms == INT64_MAX ? INT64_MAX : deadline_ms + 1);
+}
+
+/* n was rebuilt from old (same database) with a field timer slot: the wheel
+ * now holds n's copy of the timer. */
+static void relocate_field_timer(database *db, kv_entry *old, kv_entry *n)
+{
+    if (!(old->flags & ENTRY_FIELD_TIMER) || !(n->flags & ENTRY_FIELD_TIMER))
+        return;
+    memcpy(field_timer(n), field_timer(old), sizeof(wheel_timer));
+    if (wheel_timer_is_scheduled(field_timer(old)))
+        wheel_relocate(db->field_timers, field_timer(old), field_timer(n));
+}
+
 /* Unlinks e from its table and wheel and frees it with its value. */
 static void delete_entry(database *db, kv_entry *e, uint64_t hash, bool lazy)
 {
@@ -470,6 +523,7 @@ static void delete_entry(database *db, kv_entry *e, uint64_t hash, bool lazy)
             wheel_cancel(db->timers, entry_timer(e));
         db->expires--;
     }
+    cancel_field_timer(db, e);
     release_value(db->ks, e, lazy);
     mem_free(e);
 }
@@ -537,12 +591,13 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
 
 /* ---------- writes ---------- */
 
-/* Builds a copy of e under (key, key_len) with or without the TTL slot; the
- * value (pointer or embedded bytes) is carried over, not duplicated. */
-static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, bool ttl)
+/* Builds a copy of e under (key, key_len) with the timer slots `timers`;
+ * the value (pointer or embedded bytes) is carried over, not duplicated, and
+ * the timers start unscheduled. */
+static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, uint8_t timers)
 {
     size_t embedded = e->encoding == ENCODING_EMBSTR ? e->value.embedded_len : 0;
-    kv_entry *n = entry_build(key, key_len, ttl, embedded);
+    kv_entry *n = entry_build(key, key_len, timers, embedded);
     n->access = e->access;
     n->type = e->type;
     n->encoding = e->encoding;
@@ -585,6 +640,7 @@ static kv_entry *install(database *db, uint64_t hash, kv_entry *old, kv_entry *n
             db->expires--;
         }
     }
+    cancel_field_timer(db, old);
     release_value(db->ks, old, db->ks->lazy_flags & KEYSPACE_LAZY_OVERWRITE);
     mem_free(old);
     return n;
@@ -607,7 +663,7 @@ kv_entry *keyspace_set_string(database *db, const char *key, size_t key_len, con
     /* Overwriting a string with one that fits the same block (the common
      * SET-over-SET case) reuses the entry: no allocation, no relinking. */
     if (old && old->type == OBJECT_STRING && ttl == (bool)(old->flags & ENTRY_TTL) &&
-        entry_size(key_len, ttl, embedded) <= mem_block_size(old)) {
+        entry_size(key_len, ttl ? ENTRY_TTL : 0, embedded) <= mem_block_size(old)) {
         free_value(db->ks, old);
         old->encoding = (uint8_t)encoding;
         if (encoding == ENCODING_INT)
@@ -621,7 +677,7 @@ kv_entry *keyspace_set_string(database *db, const char *key, size_t key_len, con
         return old;
     }
 
-    kv_entry *n = entry_build(key, key_len, ttl, embedded);
+    kv_entry *n = entry_build(key, key_len, ttl ? ENTRY_TTL : 0, embedded);
     n->encoding = (uint8_t)encoding;
     if (encoding == ENCODING_INT)
         n->value.integer = integer;
@@ -651,7 +707,7 @@ kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, obj
         old = NULL;
     }
     bool ttl = keep_ttl && old && (old->flags & ENTRY_TTL);
-    kv_entry *n = entry_build(key, key_len, ttl, 0);
+    kv_entry *n = entry_build(key, key_len, ttl ? ENTRY_TTL : 0, 0);
     n->type = (uint8_t)type;
     n->encoding = (uint8_t)encoding;
     n->value.pointer = value;
@@ -675,7 +731,7 @@ buffer *keyspace_string_for_update(database *db, kv_entry **entry)
     if (e->encoding == ENCODING_EMBSTR) {
         /* Shrink the entry: the bytes no longer live inside it. */
         size_t key_len = key_length(e);
-        kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, e->flags & ENTRY_TTL);
+        kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, e->flags & ENTRY_TIMERS);
         n->encoding = ENCODING_RAW;
         n->value.pointer = b;
         uint64_t hash = hash_bytes(key_bytes(e), key_len);
@@ -722,6 +778,7 @@ int keyspace_delete_lazy(database *db, const char *key, size_t key_len)
 static bool detach(database *db, kv_entry *e, uint64_t hash, int64_t *deadline)
 {
     hashtable_remove(shard_for(db, hash, false), hash, key_bytes(e), key_length(e));
+    cancel_field_timer(db, e);
     if (!(e->flags & ENTRY_TTL))
         return false;
     *deadline = entry_expire(e);
@@ -739,8 +796,10 @@ kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database
     if (e == NULL)
         return NULL;
     int64_t deadline = 0;
+    int64_t field_deadline = entry_field_deadline(e);
     bool ttl = detach(src, e, hash, &deadline);
-    kv_entry *n = entry_rebuild(e, new_key, new_key_len, ttl);
+    kv_entry *n = entry_rebuild(e, new_key, new_key_len,
+                                (uint8_t)((ttl ? ENTRY_TTL : 0) | (e->flags & ENTRY_FIELD_TIMER)));
     mem_free(e);
     uint64_t new_hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, new_hash, true), new_hash, &n->link);
@@ -749,6 +808,8 @@ kv_entry *keyspace_move(database *src, const char *key, size_t key_len, database
         schedule_expiry(dst, n, deadline);
         dst->expires++;
     }
+    if (field_deadline >= 0)
+        schedule_field_timer(dst, n, field_deadline);
     return n;
 }
 
@@ -757,7 +818,7 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
 {
     (void)src;
     bool ttl = (e->flags & ENTRY_TTL) != 0;
-    kv_entry *n = entry_rebuild(e, new_key, new_key_len, ttl);
+    kv_entry *n = entry_rebuild(e, new_key, new_key_len, e->flags & ENTRY_TIMERS);
     if (e->type == OBJECT_STRING) {
         if (e->encoding == ENCODING_RAW) {
             buffer *b = e->value.pointer;
@@ -774,6 +835,9 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
         schedule_expiry(dst, n, entry_expire(e));
         dst->expires++;
     }
+    /* The copied value carries the same inner deadlines. */
+    if (entry_field_deadline(e) >= 0)
+        schedule_field_timer(dst, n, entry_field_deadline(e));
     return n;
 }
 
@@ -788,9 +852,12 @@ kv_entry *keyspace_set_expire(database *db, kv_entry *e, int64_t deadline_ms)
         return e;
     size_t key_len = key_length(e);
     uint64_t hash = hash_bytes(key_bytes(e), key_len);
-    kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, deadline_ms >= 0);
+    kv_entry *n = entry_rebuild(
+        e, key_bytes(e), key_len,
+        (uint8_t)((deadline_ms >= 0 ? ENTRY_TTL : 0) | (e->flags & ENTRY_FIELD_TIMER)));
     n->link.next = e->link.next;
     hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+    relocate_field_timer(db, e, n);
     if (has) {
         if (wheel_timer_is_scheduled(entry_timer(e)))
             wheel_cancel(db->timers, entry_timer(e));
@@ -799,6 +866,33 @@ kv_entry *keyspace_set_expire(database *db, kv_entry *e, int64_t deadline_ms)
         schedule_expiry(db, n, deadline_ms);
         db->expires++;
     }
+    mem_free(e);
+    return n;
+}
+
+kv_entry *keyspace_set_field_deadline(database *db, kv_entry *e, int64_t deadline_ms)
+{
+    bool has = (e->flags & ENTRY_FIELD_TIMER) != 0;
+    if (has && deadline_ms >= 0) {
+        schedule_field_timer(db, e, deadline_ms);
+        return e;
+    }
+    if (!has && deadline_ms < 0)
+        return e;
+    size_t key_len = key_length(e);
+    uint64_t hash = hash_bytes(key_bytes(e), key_len);
+    uint8_t timers = (uint8_t)((e->flags & ENTRY_TTL) | (has ? 0 : ENTRY_FIELD_TIMER));
+    kv_entry *n = entry_rebuild(e, key_bytes(e), key_len, timers);
+    n->link.next = e->link.next;
+    hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+    if (e->flags & ENTRY_TTL) {
+        memcpy(entry_timer(n), entry_timer(e), sizeof(wheel_timer));
+        wheel_relocate(db->timers, entry_timer(e), entry_timer(n));
+    }
+    if (has)
+        cancel_field_timer(db, e);
+    else
+        schedule_field_timer(db, n, deadline_ms);
     mem_free(e);
     return n;
 }
@@ -848,6 +942,7 @@ struct keyspace_detached {
     const keyspace *ks; /* for the types' free methods */
     hashtable *shards[KEYSPACE_SHARDS];
     wheel *timers;
+    wheel *field_timers;
     size_t keys;
 };
 
@@ -864,6 +959,8 @@ keyspace_detached *keyspace_flush_detach(database *db)
     }
     d->timers = db->timers;
     db->timers = wheel_create(db->ks->now_ms);
+    d->field_timers = db->field_timers;
+    db->field_timers = wheel_create(db->ks->now_ms);
     db->expires = 0;
     return d;
 }
@@ -882,6 +979,7 @@ void keyspace_detached_free(keyspace_detached *d)
     freeing_keyspace = NULL;
     /* The timers lived inside the entries just freed. */
     wheel_destroy(d->timers);
+    wheel_destroy(d->field_timers);
     mem_free(d);
 }
 
@@ -968,6 +1066,43 @@ static void collect_due(void *ctx, wheel_timer *timer)
     batch->entries[batch->count++] = entry_from_timer(timer);
 }
 
+static void collect_due_fields(void *ctx, wheel_timer *timer)
+{
+    expiry_batch *batch = ctx;
+    batch->entries[batch->count++] = entry_from_field_timer(timer);
+}
+
+/* Values whose inner deadlines are due: their type removes what is due
+ * (within the budget) and reschedules or deletes the key. Returns the work
+ * done, at least one per entry so a stale timer still counts. */
+static size_t expire_inner(database *db, size_t budget)
+{
+    keyspace *ks = db->ks;
+    size_t done = 0;
+    kv_entry *small[64];
+    while (done < budget && wheel_count(db->field_timers) > 0) {
+        size_t slice = budget - done < 64 ? budget - done : 64;
+        expiry_batch batch = {small, 0};
+        wheel_advance(db->field_timers, ks->now_ms, slice, collect_due_fields, &batch);
+        for (size_t i = 0; i < batch.count; i++) {
+            kv_entry *e = batch.entries[i];
+            if (entry_is_expired(e, ks->now_ms)) {
+                /* The whole key is due anyway. */
+                expire_entry(db, e, entry_hash(&e->link));
+                done++;
+                continue;
+            }
+            const object_methods *m = &ks->methods[e->type];
+            size_t left = budget > done ? budget - done : 1;
+            size_t removed = m->expire_fields ? m->expire_fields(db, e, ks->now_ms, left) : 0;
+            done += removed ? removed : 1;
+        }
+        if (batch.count < slice)
+            break;
+    }
+    return done;
+}
+
 size_t keyspace_active_expire(keyspace *ks, size_t budget)
 {
     size_t done = 0;
@@ -975,6 +1110,8 @@ size_t keyspace_active_expire(keyspace *ks, size_t budget)
     for (int visited = 0; visited < ks->database_count && done < budget; visited++) {
         database *db = &ks->databases[ks->expire_next_db];
         ks->expire_next_db = (ks->expire_next_db + 1) % ks->database_count;
+        if (wheel_count(db->field_timers) > 0)
+            done += expire_inner(db, budget - done);
         if (db->expires == 0)
             continue;
         while (done < budget) {
@@ -1065,6 +1202,16 @@ int64_t entry_expire(const kv_entry *entry)
         return -1;
     int64_t due = ((const wheel_timer *)(entry + 1))->deadline;
     return due == INT64_MAX ? INT64_MAX : due - 1; /* saturated: see schedule_expiry */
+}
+
+int64_t entry_field_deadline(const kv_entry *entry)
+{
+    if (!(entry->flags & ENTRY_FIELD_TIMER))
+        return -1;
+    const wheel_timer *t = (const wheel_timer *)(entry + 1) + 1;
+    if (!wheel_timer_is_scheduled(t))
+        return -1;
+    return t->deadline == INT64_MAX ? INT64_MAX : t->deadline - 1;
 }
 
 uint32_t entry_access_clock(const kv_entry *entry)

@@ -8,8 +8,8 @@ static const char *const type_names[OBJECT_TYPE_COUNT] = {
 };
 
 static const char *const encoding_names[ENCODING_COUNT] = {
-    "int",    "embstr",    "raw",      "listpack", "quicklist",
-    "intset", "hashtable", "skiplist", "stream",   "native",
+    "int",       "embstr",   "raw",    "listpack", "quicklist", "intset",
+    "hashtable", "skiplist", "stream", "native",   "hashtable",
 };
 
 const char *object_type_name(object_type type)

@@ -7,6 +7,7 @@
 #include "rivet/blocking.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "rivet/hash.h"
@@ -52,9 +53,18 @@ typedef struct blocked_state {
     int retrying;
 } blocked_state;
 
+/* A scheduled re-check of one key's waiters (blocking_wake_at). */
+typedef struct key_alarm {
+    wheel_timer timer; /* first: the wheel hands back this address */
+    database *db;
+    size_t key_len;
+    char key[];
+} key_alarm;
+
 typedef struct blocking_state {
     hashtable *queues;
     wheel *timers;
+    wheel *alarms;
     key_queue **ready;
     size_t ready_count, ready_cap;
     size_t blocked_clients;
@@ -80,6 +90,13 @@ void blocking_init(void)
 {
     state.queues = hashtable_create(&queue_table_type);
     state.timers = wheel_create(server.now_ms);
+    state.alarms = wheel_create(server.now_ms);
+}
+
+static void free_alarm(void *ctx, wheel_timer *timer)
+{
+    (void)ctx;
+    mem_free(timer);
 }
 
 static void free_queue(hashtable_node *node)
@@ -93,6 +110,11 @@ void blocking_release(void)
         hashtable_destroy(state.queues, free_queue);
     if (state.timers)
         wheel_destroy(state.timers);
+    if (state.alarms) {
+        /* Unfired alarms are owned here: fire them all into the bin. */
+        wheel_advance(state.alarms, INT64_MAX, SIZE_MAX, free_alarm, NULL);
+        wheel_destroy(state.alarms);
+    }
     mem_free(state.ready);
     memset(&state, 0, sizeof(state));
 }
@@ -361,8 +383,39 @@ static void collect_expired(void *ctx, wheel_timer *timer)
     batch->items[batch->count++] = (blocked_state *)timer;
 }
 
+void blocking_wake_at(database *db, const char *key, size_t len, int64_t at_ms)
+{
+    key_alarm *alarm = mem_calloc(sizeof(*alarm) + len);
+    alarm->db = db;
+    alarm->key_len = len;
+    memcpy(alarm->key, key, len);
+    wheel_timer_init(&alarm->timer);
+    wheel_schedule(state.alarms, &alarm->timer, at_ms);
+}
+
+static void ring_alarm(void *ctx, wheel_timer *timer)
+{
+    key_alarm *alarm = (key_alarm *)timer;
+    size_t *rung = ctx;
+    blocking_key_touched(alarm->db, alarm->key, alarm->key_len);
+    mem_free(alarm);
+    (*rung)++;
+}
+
+/* Alarms run the waiters' commands again as a write to the key would. */
+static void ring_alarms(int64_t now_ms)
+{
+    if (state.alarms == NULL || wheel_count(state.alarms) == 0)
+        return;
+    size_t rung = 0;
+    wheel_advance(state.alarms, now_ms, SIZE_MAX, ring_alarm, &rung);
+    if (rung > 0)
+        blocking_serve_ready();
+}
+
 void blocking_expire(int64_t now_ms)
 {
+    ring_alarms(now_ms);
     if (state.blocked_clients == 0)
         return;
     expired_batch batch;

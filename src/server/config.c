@@ -228,6 +228,9 @@ static const directive directives[] = {
     /* scripting */
     INT("busy-reply-threshold", FIELD(busy_reply_threshold), "5000", 0, LLONG_MAX64, 0),
 
+    /* native primitives; the ceiling matches what a saved window may hold */
+    INT("counter-window-max-buckets", FIELD(counter_window_max_buckets), "100000", 1, 16777216, 0),
+
     /* Accepted so that existing redis.conf files and tools work; no effect yet. */
     BOOL("stop-writes-on-bgsave-error", FIELD(stop_writes_on_bgsave_error), "yes", 0),
     BOOL("rdbcompression", FIELD(rdb_compression), "yes", 0),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rivet/blocking.h"
+#include "rivet/cache.h"
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
 #include "rivet/hash.h"
@@ -79,8 +80,8 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
                          const char *event, int type_class)
 {
     (void)ctx;
-    (void)event;
     (void)type_class;
+    cache_key_modified(db, key, key_len, event);
     if (key == NULL) { /* the whole database is about to be flushed or swapped */
         watch_database_touched(db);
         blocking_database_touched(db);
@@ -253,6 +254,7 @@ int server_main(int argc, char **argv)
     net_release();
     script_release();
     blocking_release();
+    cache_release();
     tracking_release();
     watch_release();
     slowlog_destroy(server.slowlog);

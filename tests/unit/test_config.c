@@ -619,6 +619,7 @@ static void test_config_get(void **state)
         "zset-max-ziplist-value",
         "list-max-listpack-size",
         "list-max-ziplist-size",
+        "counter-window-max-buckets",
         "min-replicas-max-lag",
         "min-slaves-max-lag",
         "repl-diskless-sync-max-replicas",
