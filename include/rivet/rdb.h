@@ -61,6 +61,9 @@ typedef struct rdb_value {
     void *ptr;   /* non-string types */
     char *bytes; /* strings (mem_alloc) */
     size_t len;
+    /* Hashes with field TTLs: (u32 length, field, i64 deadline) records,
+     * applied once the hash is stored; NULL otherwise. */
+    buffer *field_ttls;
 } rdb_value;
 /* Decodes a verified payload; 0, or -1 when it is malformed. */
 int rdb_payload_decode(keyspace *ks, const char *payload, size_t len, rdb_value *value);

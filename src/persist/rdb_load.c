@@ -21,6 +21,7 @@
 #include "rdb_packed.h"
 #include "rivet/crc64.h"
 #include "rivet/field_table.h"
+#include "rivet/hash_access.h"
 #include "rivet/intset.h"
 #include "rivet/listpack.h"
 #include "rivet/lzf.h"
@@ -956,6 +957,58 @@ static int skip_module_items(rdb_reader *r)
     }
 }
 
+static uint64_t blob_le(const unsigned char *p, int bytes)
+{
+    return le_value(p, bytes);
+}
+
+/* A hash with field TTLs from its Rivet record (see rdb_save.c): fields
+ * whose deadline has passed are dropped, the others' deadlines are kept in
+ * v->field_ttls for rdb_value_store. */
+static int load_hash_with_ttls(rdb_reader *r, const rdb_string *s, rdb_value *v)
+{
+    const unsigned char *p = (const unsigned char *)s->data, *end = p + s->len;
+    int64_t now = keyspace_time(r->ks);
+    hash_builder b;
+    hash_builder_init(&b, (uint64_t)-1); /* always a field_table */
+    value_init(v, OBJECT_HASH);
+    v->encoding = b.encoding;
+    v->ptr = b.ptr;
+    while (p < end) {
+        if (end - p < 4 || (uint64_t)(end - p - 4) < blob_le(p, 4))
+            return fail(r, "Malformed hash-with-TTLs record");
+        size_t flen = (size_t)blob_le(p, 4);
+        const char *field = (const char *)p + 4;
+        p += 4 + flen;
+        if (end - p < 4 || (uint64_t)(end - p - 4) < blob_le(p, 4) + 8)
+            return fail(r, "Malformed hash-with-TTLs record");
+        size_t vlen = (size_t)blob_le(p, 4);
+        const char *value = (const char *)p + 4;
+        p += 4 + vlen;
+        int64_t deadline = (int64_t)blob_le(p, 8);
+        p += 8;
+        if (deadline >= 0 && deadline < now)
+            continue;
+        if (!hash_builder_add(&b, field, flen, value, vlen))
+            return fail(r, "Duplicate hash field");
+        if (deadline >= 0) {
+            if (!v->field_ttls) {
+                v->field_ttls = mem_alloc(sizeof(buffer));
+                buffer_init(v->field_ttls);
+            }
+            unsigned char n[12];
+            for (int i = 0; i < 4; i++)
+                n[i] = (unsigned char)(flen >> (8 * i));
+            for (int i = 0; i < 8; i++)
+                n[4 + i] = (unsigned char)((uint64_t)deadline >> (8 * i));
+            buffer_append(v->field_ttls, n, 4);
+            buffer_append(v->field_ttls, field, flen);
+            buffer_append(v->field_ttls, n + 4, 8);
+        }
+    }
+    return 1;
+}
+
 static int load_native(rdb_reader *r, rdb_value *v)
 {
     uint64_t id, opcode, type, end;
@@ -969,6 +1022,15 @@ static int load_native(rdb_reader *r, rdb_value *v)
     rdb_string s;
     if (!get_string(r, &s))
         return 0;
+    if (type == OBJECT_HASH) {
+        int ok = load_hash_with_ttls(r, &s, v);
+        string_release(&s);
+        if (!ok)
+            return 0;
+        if (!get_len(r, &end) || end != RDB_MODULE_OPCODE_EOF)
+            return fail(r, "Malformed native value end");
+        return 1;
+    }
     const object_methods *methods = type > OBJECT_STREAM && type < OBJECT_TYPE_COUNT
                                         ? keyspace_type_methods(r->ks, (object_type)type)
                                         : NULL;
@@ -1034,8 +1096,18 @@ static int load_value(rdb_reader *r, int rdb_type, rdb_value *v)
     }
 }
 
+static void field_ttls_free(rdb_value *v)
+{
+    if (v->field_ttls) {
+        buffer_release(v->field_ttls);
+        mem_free(v->field_ttls);
+        v->field_ttls = NULL;
+    }
+}
+
 void rdb_value_release(keyspace *ks, rdb_value *v)
 {
+    field_ttls_free(v);
     if (v->type == OBJECT_STRING)
         mem_free(v->bytes);
     else if (v->ptr)
@@ -1074,6 +1146,17 @@ kv_entry *rdb_value_store(database *db, const char *key, size_t key_len, rdb_val
         mem_free(v->bytes);
     } else {
         e = keyspace_set_object(db, key, key_len, v->type, v->encoding, v->ptr, 0);
+    }
+    if (v->field_ttls) {
+        const unsigned char *p = (const unsigned char *)v->field_ttls->data;
+        const unsigned char *end = p + v->field_ttls->len;
+        while (p < end) {
+            size_t flen = (size_t)le_value(p, 4);
+            int64_t deadline = (int64_t)le_value(p + 4 + flen, 8);
+            hash_entry_set_field_ttl(db, &e, (const char *)p + 4, flen, deadline);
+            p += 4 + flen + 8;
+        }
+        field_ttls_free(v);
     }
     memset(v, 0, sizeof(*v));
     return e;

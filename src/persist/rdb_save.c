@@ -18,6 +18,7 @@
 #include "rdb_packed.h"
 #include "rivet/crc64.h"
 #include "rivet/field_table.h"
+#include "rivet/hash_access.h"
 #include "rivet/intset.h"
 #include "rivet/listpack.h"
 #include "rivet/lzf.h"
@@ -347,6 +348,44 @@ static void save_zset(rdb_writer *w, object_encoding encoding, void *ptr)
     zset_value_walk(encoding, ptr, zset_save_pair, &ctx);
 }
 
+static void append_le(buffer *b, uint64_t v, int bytes)
+{
+    unsigned char x[8];
+    for (int i = 0; i < bytes; i++)
+        x[i] = (unsigned char)(v >> (8 * i));
+    buffer_append(b, x, (size_t)bytes);
+}
+
+static void put_native_record(rdb_writer *w, object_type type, const buffer *bytes);
+
+/* Redis 7.0 has no field TTLs, so a hash that has them is written as a
+ * Rivet module record: per live field, u32 length + field, u32 length +
+ * value, i64 deadline (-1 = none), all little endian. */
+static void save_hash_with_ttls(rdb_writer *w, void *ptr, int64_t now_ms)
+{
+    field_table *table;
+    field_expiry *expiry;
+    hash_value_parts(ENCODING_HASHTABLE_TTL, ptr, &table, &expiry);
+    buffer bytes;
+    buffer_init(&bytes);
+    field_table_iterator it;
+    field_table_iterator_init(&it, table);
+    field_pair pair;
+    while (field_table_iterator_next(&it, &pair)) {
+        int64_t deadline = field_expiry_get(expiry, pair.field, pair.field_len);
+        if (deadline >= 0 && deadline < now_ms)
+            continue;
+        append_le(&bytes, pair.field_len, 4);
+        buffer_append(&bytes, pair.field, pair.field_len);
+        append_le(&bytes, pair.value_len, 4);
+        buffer_append(&bytes, pair.value, pair.value_len);
+        append_le(&bytes, (uint64_t)deadline, 8);
+    }
+    field_table_iterator_release(&it);
+    put_native_record(w, OBJECT_HASH, &bytes);
+    buffer_release(&bytes);
+}
+
 static void save_hash(rdb_writer *w, object_encoding encoding, void *ptr)
 {
     if (encoding == ENCODING_LISTPACK) {
@@ -567,20 +606,25 @@ static void save_stream(rdb_writer *w, const stream *s)
 
 /* ---------- native types: one module record ---------- */
 
+static void put_native_record(rdb_writer *w, object_type type, const buffer *bytes)
+{
+    put_type(w, RDB_TYPE_MODULE_2);
+    put_len(w, rdb_native_module_id());
+    put_len(w, RDB_MODULE_OPCODE_UINT);
+    put_len(w, (uint64_t)type);
+    put_len(w, RDB_MODULE_OPCODE_STRING);
+    put_len(w, bytes->len);
+    put_raw(w, bytes->data, bytes->len);
+    put_len(w, RDB_MODULE_OPCODE_EOF);
+}
+
 static void save_native(rdb_writer *w, const object_methods *methods, object_type type,
                         const kv_entry *entry)
 {
     buffer bytes;
     buffer_init(&bytes);
     methods->save_value(entry_object(entry), entry_encoding(entry), &bytes);
-    put_type(w, RDB_TYPE_MODULE_2);
-    put_len(w, rdb_native_module_id());
-    put_len(w, RDB_MODULE_OPCODE_UINT);
-    put_len(w, (uint64_t)type);
-    put_len(w, RDB_MODULE_OPCODE_STRING);
-    put_len(w, bytes.len);
-    put_raw(w, bytes.data, bytes.len);
-    put_len(w, RDB_MODULE_OPCODE_EOF);
+    put_native_record(w, type, &bytes);
     buffer_release(&bytes);
 }
 
@@ -623,7 +667,10 @@ static void save_value(rdb_writer *w, keyspace *ks, const kv_entry *entry)
         save_zset(w, encoding, ptr);
         break;
     case OBJECT_HASH:
-        save_hash(w, encoding, ptr);
+        if (encoding == ENCODING_HASHTABLE_TTL)
+            save_hash_with_ttls(w, ptr, keyspace_time(ks));
+        else
+            save_hash(w, encoding, ptr);
         break;
     case OBJECT_STREAM:
         save_stream(w, ptr);
