@@ -133,6 +133,8 @@ static const char *const reads[] = {
     "OBJECT ENCODING int",
     "PTTL str",
     "PTTL list",
+    "HPTTL httl FIELDS 2 a b",
+    "HGET httl b",
     "SELECT 3",
     "GET other",
     "SELECT 0",
@@ -166,6 +168,9 @@ static void populate(void)
     exec("XGROUP CREATE stream g1 0");
     exec("XREADGROUP GROUP g1 alice COUNT 2 STREAMS stream >");
     exec("XGROUP CREATECONSUMER stream g1 bob");
+    exec("HSET httl a 1 b 2 c 3");
+    exec("HPEXPIRE httl 100000 FIELDS 1 a");
+    exec("HPEXPIRE httl 5 FIELDS 1 c");
     exec("SET gone x");
     exec("PEXPIRE gone 10");
     exec("SELECT 3");
@@ -213,7 +218,7 @@ static void round_trip(int compress, int checksum)
     assert_int_equal(
         rdb_load_buffer(server.keyspace, file.data, file.len, &stats, err, sizeof(err)), 0);
     assert_int_equal(stats.expired, 1);
-    assert_int_equal(stats.keys, 17);
+    assert_int_equal(stats.keys, 18);
     keyspace_set_time(server.keyspace, NOW_MS);
     char **after = read_all();
     /* PTTLs were taken at the same clock, so they match exactly. */
@@ -221,8 +226,12 @@ static void round_trip(int compress, int checksum)
     char *gone = run("EXISTS gone");
     assert_string_equal(gone, ":0\r\n");
     free(gone);
+    /* Field c (5 ms TTL) had expired by the time of the load. */
+    char *fields = run("HLEN httl");
+    assert_string_equal(fields, ":2\r\n");
+    free(fields);
     char *size = run("DBSIZE");
-    assert_string_equal(size, ":16\r\n");
+    assert_string_equal(size, ":17\r\n");
     free(size);
     buffer_release(&file);
 }
