@@ -41,9 +41,12 @@ int rdb_save_file(keyspace *ks, const char *path, const rdb_save_options *option
  * and err names the byte offset. 0 or -1. */
 int rdb_load_buffer(keyspace *ks, const char *data, size_t len, rdb_load_stats *stats, char *err,
                     size_t err_size);
-/* The same from a file: 1 when it does not exist, 0 loaded, -1 error. */
-int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats, char *err,
-                  size_t err_size);
+/* The same from a file: 1 when it does not exist, 0 loaded, -1 error.
+ * between_chunks (may be NULL) is called every few thousand keys so the
+ * server can answer clients meanwhile; a nonzero return aborts the load
+ * (an error). */
+int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats,
+                  int (*between_chunks)(void), char *err, size_t err_size);
 
 /* ---------- DUMP / RESTORE ---------- */
 

@@ -34,8 +34,11 @@ int snapshot_save(void);
 int snapshot_background_save(void);
 /* Reaps a finished child and starts a BGSAVE when a save point is due. */
 void snapshot_cron(void);
-/* Loads dbfilename at start-up: 0 loaded or absent, -1 on a bad file. */
-int snapshot_load_at_startup(void);
+/* Loads dbfilename at start-up: 0 loaded or absent, -1 on a bad file or
+ * when a shutdown was requested meanwhile. between_chunks (may be NULL)
+ * runs every few thousand keys, so clients can be answered (LOADING) while
+ * the load runs; a nonzero return stops it. */
+int snapshot_load_at_startup(int (*between_chunks)(void));
 /* Empties the keyspace and loads dbfilename again (DEBUG RELOAD); 0 or -1
  * with a message in err. */
 int snapshot_reload(char *err, size_t err_size);
@@ -44,7 +47,7 @@ int snapshot_load_merge(char *err, size_t err_size);
 /* Stops a running child without keeping its output. */
 void snapshot_kill_child(void);
 /* The save shutdown needs: with force_save, or when save points exist and
- * not nosave. 0 when the server may stop. */
+ * not nosave (never while loading). 0 when the server may stop. */
 int snapshot_before_shutdown(int force_save, int nosave);
 /* FLUSHALL's bookkeeping: a running child is stopped and, with save
  * points, the empty data set saved at once, as Redis does. */

@@ -259,6 +259,8 @@ void server_execute(client *c)
             /* The last BGSAVE failed: as Redis, refuse writes (and PING, so
              * monitoring notices) until a save succeeds. */
             reject(c, cmd, SNAPSHOT_MISCONF_ERROR);
+        } else if (!(cmd->flags & CMD_LOADING) && snapshot_get_status()->loading) {
+            reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {
                 reject(c, cmd, "ERR Command not allowed inside a transaction");

@@ -360,6 +360,10 @@ static void debug_protocol(client *c)
 static void debug_reload(client *c)
 {
     int save = 1, flush = 1;
+    if (snapshot_get_status()->loading) {
+        reply_error(&c->reply, "LOADING Redis is loading the dataset in memory");
+        return;
+    }
     for (int i = 2; i < c->argc; i++) {
         if (argument_is(c, i, "nosave")) {
             save = 0;

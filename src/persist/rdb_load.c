@@ -48,7 +48,11 @@ typedef struct rdb_reader {
     size_t err_size;
     int failed;
     size_t next_progress; /* offset at which to log progress next */
+    int (*between_chunks)(void);
 } rdb_reader;
+
+/* Keys loaded between two calls of the between_chunks hook. */
+#define CHUNK_KEYS 1024
 
 /* Big files report their progress in the log every tenth of the way. */
 #define PROGRESS_MIN_BYTES (64u << 20)
@@ -77,6 +81,15 @@ static int fail(rdb_reader *r, const char *fmt, ...)
     if (r->err)
         snprintf(r->err, r->err_size, "%s (at offset %zu)", what, r->pos);
     return 0;
+}
+
+/* 0 when the hook asked to stop loading. */
+static int between_chunks(rdb_reader *r, const rdb_load_stats *stats)
+{
+    uint64_t records = stats->keys + stats->expired + stats->skipped;
+    if (!r->between_chunks || records % CHUNK_KEYS != 0 || !r->between_chunks())
+        return 1;
+    return fail(r, "Loading aborted: the server is shutting down");
 }
 
 static int get_bytes(rdb_reader *r, size_t n, const unsigned char **out)
@@ -1286,6 +1299,8 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
                 return 0;
             expire = idle = freq = -1;
             report_progress(r, stats);
+            if (!between_chunks(r, stats))
+                return 0;
             continue;
         }
         rdb_value v;
@@ -1310,18 +1325,27 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
         string_release(&key);
         expire = idle = freq = -1;
         report_progress(r, stats);
+        if (!between_chunks(r, stats))
+            return 0;
     }
+}
+
+static int load_range(keyspace *ks, const char *data, size_t len, rdb_load_stats *stats,
+                      int (*hook)(void), char *err, size_t err_size)
+{
+    rdb_reader r = {(const unsigned char *)data, len, 0, ks, err, err_size, 0, len / 10, hook};
+    memset(stats, 0, sizeof(*stats));
+    return load_all(&r, stats) ? 0 : -1;
 }
 
 int rdb_load_buffer(keyspace *ks, const char *data, size_t len, rdb_load_stats *stats, char *err,
                     size_t err_size)
 {
-    rdb_reader r = {(const unsigned char *)data, len, 0, ks, err, err_size, 0, len / 10};
-    memset(stats, 0, sizeof(*stats));
-    return load_all(&r, stats) ? 0 : -1;
+    return load_range(ks, data, len, stats, NULL, err, err_size);
 }
 
-int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats, char *err, size_t err_size)
+int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats,
+                  int (*between_chunks_hook)(void), char *err, size_t err_size)
 {
     memset(stats, 0, sizeof(*stats));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1345,7 +1369,7 @@ int rdb_load_file(keyspace *ks, const char *path, rdb_load_stats *stats, char *e
         return -1;
     }
     char what[300];
-    int rc = rdb_load_buffer(ks, map, size, stats, what, sizeof(what));
+    int rc = load_range(ks, map, size, stats, between_chunks_hook, what, sizeof(what));
     if (size)
         munmap(map, size);
     if (rc != 0)
@@ -1363,7 +1387,7 @@ int rdb_payload_decode(keyspace *ks, const char *payload, size_t len, rdb_value 
     /* Redis reads the value from the whole payload, footer included, so a
      * value whose last bytes run into the footer still loads there; reading
      * the same range gives the same answer. The CRC covers it all anyway. */
-    rdb_reader r = {(const unsigned char *)payload, len, 0, ks, NULL, 0, 0, 0};
+    rdb_reader r = {(const unsigned char *)payload, len, 0, ks, NULL, 0, 0, 0, NULL};
     unsigned type;
     if (!get_byte(&r, &type))
         return -1;

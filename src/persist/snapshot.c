@@ -174,12 +174,13 @@ void snapshot_cron(void)
     }
 }
 
-static int load_file(char *err, size_t err_size)
+static int load_file(int (*between_chunks)(void), char *err, size_t err_size)
 {
     rdb_load_stats stats;
     int64_t start = server.now_ms;
     status.loading = 1;
-    int rc = rdb_load_file(server.keyspace, server.config.dbfilename, &stats, err, err_size);
+    int rc = rdb_load_file(server.keyspace, server.config.dbfilename, &stats, between_chunks, err,
+                           err_size);
     status.loading = 0;
     if (rc == 1)
         return 0;
@@ -198,10 +199,14 @@ static int load_file(char *err, size_t err_size)
     return 0;
 }
 
-int snapshot_load_at_startup(void)
+int snapshot_load_at_startup(int (*between_chunks)(void))
 {
     char err[512];
-    if (load_file(err, sizeof(err)) != 0) {
+    if (load_file(between_chunks, err, sizeof(err)) != 0) {
+        if (server.shutdown_requested) {
+            server_log(LOG_WARNING, "Loading stopped by a shutdown request");
+            return -1;
+        }
         server_log(LOG_WARNING, "%s", err);
         server_log(LOG_WARNING, "Fatal error loading the DB, check server logs. Exiting.");
         return -1;
@@ -211,18 +216,21 @@ int snapshot_load_at_startup(void)
 
 int snapshot_load_merge(char *err, size_t err_size)
 {
-    return load_file(err, err_size);
+    return load_file(NULL, err, err_size);
 }
 
 int snapshot_reload(char *err, size_t err_size)
 {
     for (int i = 0; i < keyspace_database_count(server.keyspace); i++)
         keyspace_flush(keyspace_database(server.keyspace, i));
-    return load_file(err, err_size);
+    return load_file(NULL, err, err_size);
 }
 
 int snapshot_before_shutdown(int force_save, int nosave)
 {
+    /* Saving a half-loaded data set would destroy the file being loaded. */
+    if (status.loading)
+        return 0;
     if (child_pid >= 0) {
         server_log(LOG_WARNING, "There is a child saving an .rdb. Killing it!");
         snapshot_kill_child();

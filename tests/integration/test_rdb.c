@@ -392,6 +392,119 @@ static void test_killed_bgsave_keeps_old_snapshot(void **state)
     free(dir);
 }
 
+/* Starts the server by hand (harness_start would wait for the load to end);
+ * returns its pid. */
+static pid_t spawn_server(const char *dir, int port, const char *save)
+{
+    const char *binary = getenv("RIVET_SERVER");
+    if (!binary || !*binary)
+        binary = RIVET_SERVER_BINARY;
+    char port_text[16], log[4200];
+    snprintf(port_text, sizeof(port_text), "%d", port);
+    snprintf(log, sizeof(log), "%s/server.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(binary, binary, "--port", port_text, "--bind", "127.0.0.1", "--dir", dir, "--save",
+              save, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The first connection that succeeds, or NULL after ~5 s. */
+static redisContext *connect_soon(int port)
+{
+    for (int i = 0; i < 2500; i++) {
+        redisContext *c = redisConnect("127.0.0.1", port);
+        if (c && !c->err)
+            return c;
+        if (c)
+            redisFree(c);
+        harness_sleep_ms(2);
+    }
+    return NULL;
+}
+
+/* While a big file loads, clients get LOADING and INFO says loading:1; a
+ * SIGTERM then stops the server at once without saving over the file. */
+static void test_loading_state(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_in(dir, NULL);
+    redisContext *c = harness_connect(s);
+    const int keys = 1500000;
+    for (int i = 0; i < keys; i += 1000) {
+        for (int k = i; k < i + 1000; k++)
+            redisAppendCommand(c, "SET key:%d %d", k, k);
+        for (int k = i; k < i + 1000; k++) {
+            redisReply *r;
+            assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+    }
+    expect_status(c, "OK", "SAVE");
+    int port = harness_port(s);
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    char path[4200], cmd[8600];
+    snprintf(path, sizeof(path), "%s/dump.rdb", dir);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s.orig'", path, path);
+    assert_int_equal(system(cmd), 0);
+
+    for (int round = 0; round < 2; round++) {
+        pid_t pid = spawn_server(dir, port, round == 0 ? "" : "1 1");
+        c = connect_soon(port);
+        assert_non_null(c);
+        redisReply *r = redisCommand(c, "PING");
+        assert_non_null(r);
+        if (r->type == REDIS_REPLY_STATUS) {
+            /* The load beat the connection (a very fast machine): nothing
+             * to observe; the rest still checks a clean stop. */
+            fprintf(stderr, "load finished before the first PING\n");
+        } else {
+            assert_int_equal(r->type, REDIS_REPLY_ERROR);
+            assert_string_equal(r->str, "LOADING Redis is loading the dataset in memory");
+            redisReply *info = redisCommand(c, "INFO persistence");
+            assert_non_null(strstr(info->str, "loading:1"));
+            freeReplyObject(info);
+            redisReply *get = redisCommand(c, "GET key:1");
+            assert_string_equal(get->str, "LOADING Redis is loading the dataset in memory");
+            freeReplyObject(get);
+        }
+        freeReplyObject(r);
+        if (round == 0) {
+            /* Wait for the end of the load, then everything is there. */
+            for (int i = 0; i < 3000; i++) {
+                r = redisCommand(c, "PING");
+                int done = r && r->type == REDIS_REPLY_STATUS;
+                freeReplyObject(r);
+                if (done)
+                    break;
+                harness_sleep_ms(10);
+            }
+            expect_integer(c, keys, "DBSIZE");
+            redisReply *info = redisCommand(c, "INFO persistence");
+            assert_non_null(strstr(info->str, "loading:0"));
+            freeReplyObject(info);
+        }
+        redisFree(c);
+        /* SIGTERM: with save points (round 1) still no save of a partial set. */
+        kill(pid, SIGTERM);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s.orig'", path, path);
+        assert_int_equal(system(cmd), 0);
+    }
+    remove_dir(dir);
+    free(dir);
+}
+
 /* Starts the server by hand on a corrupt file; it must exit non-zero. */
 static int run_server_until_exit(const char *dir, int port)
 {
@@ -989,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_bgsave_while_writing),
         cmocka_unit_test(test_killed_bgsave_keeps_old_snapshot),
         cmocka_unit_test(test_corrupt_file_refused),
+        cmocka_unit_test(test_loading_state),
         cmocka_unit_test(test_misconf_after_failed_bgsave),
         cmocka_unit_test(test_shutdown_saves_with_save_points),
         cmocka_unit_test(test_dump_restore),
