@@ -70,6 +70,9 @@ typedef struct config {
     save_point save[16];
     int save_count;
     char *dbfilename;
+    int rdb_compression;             /* rdbcompression */
+    int rdb_checksum;                /* rdbchecksum */
+    int stop_writes_on_bgsave_error; /* stop-writes-on-bgsave-error */
     int appendonly;
     char *appendfilename;
     int appendfsync; /* 0 no, 1 everysec, 2 always */

@@ -223,6 +223,11 @@ uint32_t keyspace_access_clock_now(const keyspace *ks);
  * a logarithmic LFU counter with Redis's lfu-log-factor / lfu-decay-time
  * meaning. Entries written under the other mode adjust as they are used. */
 void keyspace_set_lfu(keyspace *ks, int enabled, int log_factor, int decay_minutes);
+/* Sets what an entry's access field records (RESTORE's IDLETIME/FREQ, the
+ * IDLE/FREQ records of a snapshot): under LRU, idle_seconds ago (freq is
+ * ignored); under LFU, a counter of freq (idle is ignored). A negative value
+ * leaves the field as it is. */
+void keyspace_entry_set_access(const keyspace *ks, kv_entry *entry, int64_t idle_seconds, int freq);
 /* An entry's LFU counter (0..255) after decay, without touching it. */
 uint32_t entry_lfu_counter(const keyspace *ks, const kv_entry *entry);
 

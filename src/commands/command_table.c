@@ -378,6 +378,7 @@ static const command *const families[] = {
     list_command_rows,
     lock_command_rows,
     memory_command_rows,
+    persist_command_rows,
     pubsub_command_rows,
     ratelimit_command_rows,
     script_command_rows,

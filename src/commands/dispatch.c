@@ -16,6 +16,7 @@
 #include "rivet/pubsub.h"
 #include "rivet/script.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/slowlog.h"
 #include "rivet/tracking.h"
 #include "rivet/transaction.h"
@@ -260,6 +261,13 @@ void server_execute(client *c)
             } else {
                 reject(c, cmd, EVICT_OOM_ERROR);
             }
+        } else if (((cmd->flags & CMD_WRITE) || cmd->handler == command_ping) &&
+                   snapshot_writes_refused()) {
+            /* The last BGSAVE failed: as Redis, refuse writes (and PING, so
+             * monitoring notices) until a save succeeds. */
+            reject(c, cmd, SNAPSHOT_MISCONF_ERROR);
+        } else if (!(cmd->flags & CMD_LOADING) && snapshot_get_status()->loading) {
+            reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {
                 reject(c, cmd, "ERR Command not allowed inside a transaction");

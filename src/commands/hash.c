@@ -29,6 +29,7 @@
 #include "rivet/field_expiry.h"
 #include "rivet/field_table.h"
 #include "rivet/glob.h"
+#include "rivet/hash_access.h"
 #include "rivet/listpack.h"
 #include "rivet/memory.h"
 #include "rivet/number.h"
@@ -1666,3 +1667,24 @@ const command hash_command_rows[] = {
     ROW("hvals", 2, R, C_R | C_HASH | C_SLOW, 1, 1, 1, KEY_READ, command_hvals, "hash", "2.0.0",
         "O(N) where N is the size of the hash.", "Get all the values in a hash"),
     {0}};
+
+/* ---------- access for persistence (rivet/hash_access.h) ---------- */
+
+void hash_value_parts(object_encoding encoding, void *ptr, field_table **table,
+                      field_expiry **expiry)
+{
+    if (encoding == ENCODING_HASHTABLE_TTL) {
+        hash_with_ttl *h = ptr;
+        *table = h->table;
+        *expiry = h->expiry;
+    } else {
+        *table = encoding == ENCODING_LISTPACK ? NULL : ptr;
+        *expiry = NULL;
+    }
+}
+
+void hash_entry_set_field_ttl(database *db, kv_entry **entry, const char *field, size_t len,
+                              int64_t deadline)
+{
+    hash_set_field_ttl(db, entry, field, len, deadline);
+}

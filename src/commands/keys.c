@@ -17,6 +17,7 @@
 #include "rivet/lazyfree.h"
 #include "rivet/cache.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/tracking.h"
 
 /* Redis answers OBJECT REFCOUNT with INT_MAX for its shared integer objects
@@ -417,8 +418,9 @@ void command_flushall(client *c)
     int databases = keyspace_database_count(server.keyspace);
     for (int i = 0; i < databases; i++)
         flush_database(keyspace_database(server.keyspace, i), async);
-    /* FLUSHALL is itself a change worth saving even when nothing was there. */
-    keyspace_get_stats(server.keyspace)->dirty++;
+    /* A running BGSAVE is stopped and, with save points, the empty data set
+     * is saved at once; FLUSHALL itself then counts as one change (Redis). */
+    snapshot_after_flushall();
     /* Client caches are told once, even when nothing was there. */
     tracking_flushed();
     reply_ok(&c->reply);

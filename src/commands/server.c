@@ -13,6 +13,7 @@
 #include "rivet/net.h"
 #include "rivet/number.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/slowlog.h"
 
 void command_info(client *c)
@@ -37,33 +38,45 @@ void command_lastsave(client *c)
     reply_integer(&c->reply, server.last_save_s);
 }
 
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves first when asked to or
+ * when save points exist (unless NOSAVE); a failed save keeps the server
+ * running unless FORCE. On success the connection closes without a reply,
+ * as in Redis. */
 void command_shutdown(client *c)
 {
+    int save = 0, nosave = 0, force = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (!argument_is(c, i, "nosave") && !argument_is(c, i, "save") &&
-            !argument_is(c, i, "now") && !argument_is(c, i, "force") &&
-            !argument_is(c, i, "abort")) {
+        if (argument_is(c, i, "nosave")) {
+            nosave = 1;
+        } else if (argument_is(c, i, "save")) {
+            save = 1;
+        } else if (argument_is(c, i, "now")) {
+            /* Nothing to wait for: Rivet has no replicas. */
+        } else if (argument_is(c, i, "force")) {
+            force = 1;
+        } else if (argument_is(c, i, "abort")) {
+            reply_error(&c->reply, "ERR No shutdown in progress.");
+            return;
+        } else {
             reply_error(&c->reply, ERR_SYNTAX);
             return;
         }
-        if (argument_is(c, i, "abort")) {
-            reply_error(&c->reply, "ERR No shutdown in progress.");
-            return;
-        }
     }
-    /* During a busy script only NOSAVE may stop the server (the script's
-     * half-done writes must not be saved). */
-    int nosave = 0;
-    for (int i = 1; i < c->argc; i++)
-        nosave |= argument_is(c, i, "nosave");
+    if (save && nosave) {
+        reply_error(&c->reply, ERR_SYNTAX);
+        return;
+    }
+    /* During a busy script only NOSAVE may stop the server: the script's
+     * half-done writes must not be saved. */
     if (script_busy_error() && !nosave) {
         reply_error(&c->reply, script_busy_error());
         return;
     }
-    /* Persistence is not implemented yet, so there is nothing to save: the
-     * server stops and, as Redis does, the connection closes without a
-     * reply. */
     server_log(LOG_WARNING, "User requested shutdown...");
+    if (snapshot_before_shutdown(save, nosave) != 0 && !force) {
+        reply_error(&c->reply, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     c->flags |= CLIENT_CLOSE_ASAP;
     server_request_shutdown(0);
 }
@@ -349,6 +362,41 @@ static void debug_protocol(client *c)
     }
 }
 
+/* DEBUG RELOAD [NOSAVE] [NOFLUSH]: save, empty the keyspace, load the file
+ * back. Tests use it to prove a round trip through the snapshot. */
+static void debug_reload(client *c)
+{
+    int save = 1, flush = 1;
+    if (snapshot_get_status()->loading) {
+        reply_error(&c->reply, "LOADING Redis is loading the dataset in memory");
+        return;
+    }
+    for (int i = 2; i < c->argc; i++) {
+        if (argument_is(c, i, "nosave")) {
+            save = 0;
+        } else if (argument_is(c, i, "noflush")) {
+            flush = 0;
+        } else {
+            reply_error(&c->reply, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and "
+                                   "NOSAVE options.");
+            return;
+        }
+    }
+    if (save && snapshot_save() != 0) {
+        reply_error(&c->reply, "ERR Error trying to save the DB");
+        return;
+    }
+    char err[512];
+    int rc = flush ? snapshot_reload(err, sizeof(err)) : snapshot_load_merge(err, sizeof(err));
+    if (rc != 0) {
+        server_log(LOG_WARNING, "%s", err);
+        reply_error(&c->reply, "ERR Error trying to load the RDB dump, check server logs.");
+        return;
+    }
+    server_log(LOG_NOTICE, "DB reloaded by DEBUG RELOAD");
+    reply_ok(&c->reply);
+}
+
 void command_debug(client *c)
 {
     if (argument_is(c, 1, "help")) {
@@ -360,6 +408,9 @@ void command_debug(client *c)
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
             "    true, false.",
             "    Show low level info about the key and associated value.",
+            "RELOAD [NOSAVE] [NOFLUSH]",
+            "    Save the RDB on disk and reload it back to memory. With NOSAVE the file",
+            "    on disk is loaded as it is; with NOFLUSH the data set is not emptied first.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in the background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -381,6 +432,8 @@ void command_debug(client *c)
         debug_protocol(c);
     } else if (argument_is(c, 1, "object") && c->argc == 3) {
         debug_object(c);
+    } else if (argument_is(c, 1, "reload")) {
+        debug_reload(c);
     } else if (argument_is(c, 1, "set-active-expire") && c->argc == 3) {
         int64_t on;
         if (!argument_int64(c, 2, &on))

@@ -52,6 +52,7 @@
 #define KEY_DEL          (KEY_RW | KEY_DELETE)
 
 extern const command string_command_rows[];
+extern const command persist_command_rows[];
 extern const command hash_command_rows[];
 extern const command list_command_rows[];
 extern const command set_command_rows[];

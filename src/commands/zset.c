@@ -35,6 +35,7 @@
 #include "rivet/number.h"
 #include "rivet/server.h"
 #include "rivet/skiplist.h"
+#include "rivet/zset_access.h"
 #include "table.h"
 
 #define ERR_NAN_SCORE    "ERR resulting score is not a number (NaN)"
@@ -2529,4 +2530,52 @@ void zset_register_type(keyspace *ks)
                                            .free_effort = zset_free_effort,
                                            .memory_usage = zset_memory_usage};
     keyspace_register_type(ks, OBJECT_ZSET, &methods);
+}
+
+/* ---------- access for persistence (rivet/zset_access.h) ---------- */
+
+void zset_value_walk(object_encoding encoding, const void *ptr, zset_visit_fn visit, void *ctx)
+{
+    zset_value z = {encoding, (void *)ptr};
+    zset_iterator it;
+    iterator_init(&it, &z, 0);
+    iterator_seek_start(&it);
+    for (; iterator_valid(&it); iterator_advance(&it)) {
+        size_t len;
+        const char *member = iterator_member(&it, &len);
+        visit(ctx, member, len, iterator_score(&it));
+    }
+}
+
+size_t zset_value_length(object_encoding encoding, const void *ptr)
+{
+    zset_value z = {encoding, (void *)ptr};
+    return zset_length(&z);
+}
+
+void *zset_value_from_skiplist(skiplist *list, object_encoding *encoding)
+{
+    size_t count = skiplist_length(list);
+    int fits = count > 0 && count <= max_listpack_entries();
+    for (skiplist_node *n = skiplist_first(list); fits && n; n = skiplist_next(n)) {
+        size_t len;
+        skiplist_node_member(n, &len);
+        fits = len <= max_listpack_value();
+    }
+    if (!fits) {
+        *encoding = ENCODING_SKIPLIST;
+        return list;
+    }
+    listpack *lp = listpack_create();
+    for (skiplist_node *n = skiplist_first(list); n; n = skiplist_next(n)) {
+        size_t len;
+        const char *member = skiplist_node_member(n, &len);
+        char text[40];
+        size_t text_len = format_packed_score(text, skiplist_node_score(n));
+        lp = listpack_append(lp, member, len);
+        lp = listpack_append(lp, text, text_len);
+    }
+    skiplist_destroy(list);
+    *encoding = ENCODING_LISTPACK;
+    return lp;
 }

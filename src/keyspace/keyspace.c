@@ -457,6 +457,17 @@ static uint32_t access_touch(keyspace *ks, uint32_t access)
     return (lfu_minutes(ks) << 8) | lfu_increment(ks, lfu_decayed(ks, access));
 }
 
+void keyspace_entry_set_access(const keyspace *ks, kv_entry *entry, int64_t idle_seconds, int freq)
+{
+    if (ks->lfu) {
+        if (freq >= 0)
+            entry->access = (lfu_minutes(ks) << 8) | (uint32_t)(freq & 0xFF);
+    } else if (idle_seconds >= 0) {
+        /* The clock wraps, so the subtraction does too. */
+        entry->access = keyspace_access_clock_now(ks) - (uint32_t)idle_seconds;
+    }
+}
+
 uint32_t entry_lfu_counter(const keyspace *ks, const kv_entry *entry)
 {
     return lfu_decayed(ks, entry->access);

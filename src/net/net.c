@@ -28,6 +28,7 @@
 #include "rivet/pubsub.h"
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/tracking.h"
 
 #define QUERY_READ_CHUNK    (16 * 1024)
@@ -750,6 +751,14 @@ static void on_signal(uv_signal_t *handle, int signum)
 {
     server_log(LOG_WARNING, "Received %s scheduling shutdown...",
                signum == SIGINT ? "SIGINT" : "SIGTERM");
+    /* With save points configured, stop only once the data is on disk. */
+    if (snapshot_before_shutdown(0, 0) != 0) {
+        server_log(LOG_WARNING,
+                   "%s received but errors trying to shut down the server, check "
+                   "the logs for more information",
+                   signum == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
     server_request_shutdown(0);
     net_stop();
 }

@@ -30,6 +30,7 @@
 #include "rivet/memory.h"
 #include "rivet/server.h"
 #include "rivet/sha1.h"
+#include "rivet/snapshot.h"
 
 #ifdef RIVET_HAVE_LUA_CJSON
 int luaopen_cjson(lua_State *L);
@@ -636,6 +637,9 @@ static int call_common(lua_State *L, int raise)
             return lua_error(L);
         return 1;
     }
+    /* A failed BGSAVE refuses writes from scripts too (Redis does). */
+    if ((cmd->flags & CMD_WRITE) && snapshot_writes_refused())
+        return call_failed(L, raise, SNAPSHOT_MISCONF_ERROR);
     client *sc = script_client;
     if ((cmd->flags & CMD_DENYOOM) && !run.allow_oom && evict_before_command(sc, cmd) != 0)
         return call_failed(L, raise, EVICT_OOM_ERROR);

@@ -232,9 +232,9 @@ static const directive directives[] = {
     INT("counter-window-max-buckets", FIELD(counter_window_max_buckets), "100000", 1, 16777216, 0),
 
     /* Accepted so that existing redis.conf files and tools work; no effect yet. */
-    BOOL("stop-writes-on-bgsave-error", ACCEPTED, "yes", 0),
-    BOOL("rdbcompression", ACCEPTED, "yes", 0),
-    BOOL("rdbchecksum", ACCEPTED, "yes", 0),
+    BOOL("stop-writes-on-bgsave-error", FIELD(stop_writes_on_bgsave_error), "yes", 0),
+    BOOL("rdbcompression", FIELD(rdb_compression), "yes", 0),
+    BOOL("rdbchecksum", FIELD(rdb_checksum), "yes", 0),
     BOOL("rdb-del-sync-files", ACCEPTED, "no", 0),
     BOOL("rdb-save-incremental-fsync", ACCEPTED, "yes", 0),
     STRING("appenddirname", ACCEPTED, "appendonlydir", F_FILENAME | F_IMMUTABLE),

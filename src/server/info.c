@@ -18,6 +18,7 @@
 #include "rivet/pubsub.h"
 #include "rivet/script.h"
 #include "rivet/server.h"
+#include "rivet/snapshot.h"
 #include "rivet/tracking.h"
 #include "rivet/slowlog.h"
 
@@ -57,6 +58,7 @@ void server_cron(void)
     server_update_time();
     keyspace_set_time(server.keyspace, server.now_ms);
     keyspace_rehash_step(server.keyspace, 100);
+    snapshot_cron();
     size_t used = mem_used();
     if (used > server.stats.peak_memory)
         server.stats.peak_memory = used;
@@ -258,22 +260,29 @@ static void section_memory(buffer *out)
 static void section_persistence(buffer *out)
 {
     keyspace_stats *ks = keyspace_get_stats(server.keyspace);
+    const snapshot_status *st = snapshot_get_status();
+    long long current =
+        st->bgsave_in_progress ? (long long)((server.now_ms - st->bgsave_started_ms) / 1000) : -1;
     buffer_appendf(out,
                    "# Persistence\r\n"
-                   "loading:0\r\n"
+                   "loading:%d\r\n"
                    "async_loading:0\r\n"
                    "current_cow_peak:0\r\n"
                    "current_cow_size:0\r\n"
+                   "current_cow_size_age:0\r\n"
                    "current_fork_perc:0.00\r\n"
                    "current_save_keys_processed:0\r\n"
                    "current_save_keys_total:0\r\n"
                    "rdb_changes_since_last_save:%llu\r\n"
-                   "rdb_bgsave_in_progress:0\r\n"
+                   "rdb_bgsave_in_progress:%d\r\n"
                    "rdb_last_save_time:%lld\r\n"
-                   "rdb_last_bgsave_status:ok\r\n"
-                   "rdb_last_bgsave_time_sec:-1\r\n"
-                   "rdb_current_bgsave_time_sec:-1\r\n"
-                   "rdb_saves:0\r\n"
+                   "rdb_last_bgsave_status:%s\r\n"
+                   "rdb_last_bgsave_time_sec:%lld\r\n"
+                   "rdb_current_bgsave_time_sec:%lld\r\n"
+                   "rdb_saves:%llu\r\n"
+                   "rdb_last_cow_size:0\r\n"
+                   "rdb_last_load_keys_expired:%llu\r\n"
+                   "rdb_last_load_keys_loaded:%llu\r\n"
                    "aof_enabled:0\r\n"
                    "aof_rewrite_in_progress:0\r\n"
                    "aof_rewrite_scheduled:0\r\n"
@@ -281,10 +290,16 @@ static void section_persistence(buffer *out)
                    "aof_current_rewrite_time_sec:-1\r\n"
                    "aof_last_bgrewrite_status:ok\r\n"
                    "aof_rewrites:0\r\n"
+                   "aof_rewrites_consecutive_failures:0\r\n"
                    "aof_last_write_status:ok\r\n"
+                   "aof_last_cow_size:0\r\n"
                    "module_fork_in_progress:0\r\n"
                    "module_fork_last_cow_size:0\r\n",
-                   (unsigned long long)ks->dirty, (long long)server.last_save_s);
+                   st->loading, (unsigned long long)ks->dirty, st->bgsave_in_progress,
+                   (long long)server.last_save_s, st->last_bgsave_ok ? "ok" : "err",
+                   (long long)st->last_bgsave_seconds, current, (unsigned long long)st->saves,
+                   (unsigned long long)st->last_load_expired,
+                   (unsigned long long)st->last_load_keys);
 }
 
 static void section_stats(buffer *out)

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "rivet/blocking.h"
 #include "rivet/cache.h"
@@ -24,6 +25,7 @@
 #include "rivet/notify.h"
 #include "rivet/script.h"
 #include "rivet/slowlog.h"
+#include "rivet/snapshot.h"
 #include "rivet/tracking.h"
 #include "rivet/watch.h"
 
@@ -150,6 +152,19 @@ static void write_pidfile(void)
     }
 }
 
+/* Between chunks of the start-up load: answer clients now and then (at
+ * most every 10 ms). Returns nonzero when a shutdown was asked for. */
+static int serve_while_loading(void)
+{
+    static int64_t last_ms;
+    server_update_time();
+    if (server.now_ms - last_ms >= 10) {
+        last_ms = server.now_ms;
+        uv_run(net_loop(), UV_RUN_NOWAIT);
+    }
+    return server.shutdown_requested;
+}
+
 static int start(int argc, char **argv)
 {
     clock_calibrate();
@@ -221,6 +236,12 @@ static int start(int argc, char **argv)
         server_log(LOG_WARNING, "%s", err);
         mem_free(err);
         return 1;
+    }
+    /* Listening already: clients that connect during a long load get
+     * LOADING (and INFO says loading:1), as with Redis. */
+    if (snapshot_load_at_startup(serve_while_loading) != 0) {
+        net_stop(); /* close listeners and clients so net_release can finish */
+        return server.shutdown_requested ? server.exit_code : 1;
     }
     write_pidfile();
     server_log(LOG_NOTICE, "Server initialized");
