@@ -23,8 +23,10 @@
 #include "engine.h"
 #include "rivet/buffer.h"
 #include "rivet/clock.h"
+#include "rivet/crc64.h"
 #include "rivet/evict.h"
 #include "rivet/glob.h"
+#include "rivet/lzf.h"
 #include "rivet/memory.h"
 #include "rivet/server.h"
 
@@ -721,33 +723,13 @@ void function_release(void)
 /* ---- DUMP and RESTORE -------------------------------------------------- */
 
 /* The payload is Redis's: for each library the RDB function opcode and the
- * code as an RDB string, then the RDB version (2 bytes, little endian) and a
- * CRC-64 (Jones polynomial, reflected, little endian) of everything before
- * it. Version 10 is Redis 7.0's, so both 7.0 and 7.2 accept what DUMP
- * writes. Codes are written uncompressed (Redis LZF-compresses long ones,
- * so only an empty DUMP is byte-identical); RESTORE reads both forms. */
+ * code as an RDB string (LZF-compressed under rdbcompression, as Redis
+ * does), then the RDB version (2 bytes, little endian) and a CRC-64 (Jones
+ * polynomial, reflected, little endian) of everything before it. Version
+ * 10 is Redis 7.0's, so both 7.0 and 7.2 accept what DUMP writes. */
 #define RDB_OPCODE_FUNCTION 245
 #define DUMP_RDB_VERSION    10
 #define DUMP_TRAILER        10
-
-static uint64_t crc64(const unsigned char *p, size_t len)
-{
-    static uint64_t table[256];
-    static int ready;
-    if (!ready) {
-        for (int i = 0; i < 256; i++) {
-            uint64_t crc = (uint64_t)i;
-            for (int bit = 0; bit < 8; bit++)
-                crc = (crc & 1) ? (crc >> 1) ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
-            table[i] = crc;
-        }
-        ready = 1;
-    }
-    uint64_t crc = 0;
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return crc;
-}
 
 static void append_rdb_length(buffer *out, uint64_t len)
 {
@@ -774,16 +756,36 @@ static void append_rdb_length(buffer *out, uint64_t len)
     buffer_append(out, (const char *)bytes, n);
 }
 
+/* An RDB string as Redis writes one: past 20 bytes, under rdbcompression,
+ * LZF-compressed when that saves more than the two extra lengths cost. */
+static void append_rdb_string(buffer *out, const char *data, size_t len)
+{
+    if (server.config.rdb_compression && len > 20) {
+        char *packed = mem_alloc(len - 4);
+        size_t n = lzf_compress(data, len, packed, len - 4);
+        if (n > 0) {
+            buffer_append_char(out, (char)(0xC0 | 3)); /* the LZF string encoding */
+            append_rdb_length(out, n);
+            append_rdb_length(out, len);
+            buffer_append(out, packed, n);
+            mem_free(packed);
+            return;
+        }
+        mem_free(packed);
+    }
+    append_rdb_length(out, len);
+    buffer_append(out, data, len);
+}
+
 void function_dump(buffer *out)
 {
     for (library *lib = current.head; lib; lib = lib->next) {
         buffer_append_char(out, (char)RDB_OPCODE_FUNCTION);
-        append_rdb_length(out, lib->code_len);
-        buffer_append(out, lib->code, lib->code_len);
+        append_rdb_string(out, lib->code, lib->code_len);
     }
     buffer_append_char(out, (char)(DUMP_RDB_VERSION & 0xff));
     buffer_append_char(out, (char)(DUMP_RDB_VERSION >> 8));
-    uint64_t crc = crc64((const unsigned char *)out->data, out->len);
+    uint64_t crc = crc64_update(0, out->data, out->len);
     for (int i = 0; i < 8; i++)
         buffer_append_char(out, (char)(crc >> (8 * i)));
 }
@@ -825,41 +827,6 @@ static int read_rdb_length(payload_reader *r, uint64_t *len, int *special)
     return 0;
 }
 
-/* LZF decompression (the format Redis compresses RDB strings with):
- * control bytes below 32 start a literal run, others a back reference. */
-static int lzf_expand(const unsigned char *in, size_t in_len, char *out, size_t out_len)
-{
-    size_t ip = 0, op = 0;
-    while (ip < in_len) {
-        unsigned ctrl = in[ip++];
-        if (ctrl < 32) {
-            size_t run = ctrl + 1;
-            if (ip + run > in_len || op + run > out_len)
-                return -1;
-            memcpy(out + op, in + ip, run);
-            ip += run;
-            op += run;
-            continue;
-        }
-        size_t run = ctrl >> 5;
-        size_t back = (size_t)(ctrl & 0x1f) << 8;
-        if (run == 7) {
-            if (ip >= in_len)
-                return -1;
-            run += in[ip++];
-        }
-        if (ip >= in_len)
-            return -1;
-        back += in[ip++] + 1;
-        run += 2;
-        if (back > op || op + run > out_len)
-            return -1;
-        for (size_t i = 0; i < run; i++, op++)
-            out[op] = out[op - back]; /* may overlap: byte by byte */
-    }
-    return op == out_len ? 0 : -1;
-}
-
 /* Reads an RDB string into a fresh allocation. Returns -1 if malformed. */
 static int read_rdb_string(payload_reader *r, char **out, size_t *out_len)
 {
@@ -891,7 +858,8 @@ static int read_rdb_string(payload_reader *r, char **out, size_t *out_len)
             (uint64_t)(r->end - r->p) < compressed || expanded > ((uint64_t)1 << 32))
             return -1;
         char *text = mem_alloc((size_t)expanded + 1);
-        if (lzf_expand(r->p, (size_t)compressed, text, (size_t)expanded) != 0) {
+        if (expanded == 0 ||
+            lzf_decompress(r->p, (size_t)compressed, text, (size_t)expanded) != expanded) {
             mem_free(text);
             return -1;
         }
@@ -919,7 +887,7 @@ static int payload_valid(const unsigned char *p, size_t len)
     uint64_t stored = 0;
     for (int i = 0; i < 8; i++)
         stored |= (uint64_t)p[len - 8 + i] << (8 * i);
-    return crc64(p, len - 8) == stored;
+    return crc64_update(0, p, len - 8) == stored;
 }
 
 /* Loads every library of the payload into set; -1 with the error text. */
