@@ -99,6 +99,8 @@ enum function_restore_policy {
  * *error (mem_free it). */
 int function_restore(const char *payload, size_t len, int policy, char **error);
 void function_counts(size_t *libraries, size_t *functions);
+/* Each library's code, oldest first (RDB snapshots save them). */
+void function_for_each_library(void (*visit)(void *ctx, const char *code, size_t len), void *ctx);
 /* Bytes the functions' Lua state holds. */
 size_t function_memory_used(void);
 void function_release(void);

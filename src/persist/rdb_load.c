@@ -30,6 +30,7 @@
 #include "rivet/number.h"
 #include "rivet/quicklist.h"
 #include "rivet/rdb.h"
+#include "rivet/script.h"
 #include "rivet/server.h"
 #include "rivet/skiplist.h"
 #include "rivet/stream.h"
@@ -1264,13 +1265,22 @@ static int load_all(rdb_reader *r, rdb_load_stats *stats)
                 return 0;
             stats->skipped++;
             continue;
-        case RDB_OPCODE_FUNCTION2:
-            /* Function libraries: Rivet has no FUNCTION support yet. */
+        case RDB_OPCODE_FUNCTION2: {
+            /* A function library (src/script/functions.c): loaded, replacing
+             * one of the same name, so libraries survive restarts. */
             if (!get_string(r, &s))
                 return 0;
+            char *result = NULL;
+            int loaded = function_load(s.data, s.len, 1, &result) == 0;
             string_release(&s);
-            stats->skipped++;
+            if (!loaded) {
+                fail(r, "Failed loading library: %s", result);
+                mem_free(result);
+                return 0;
+            }
+            mem_free(result);
             continue;
+        }
         case RDB_OPCODE_FUNCTION:
             return fail(r, "Pre-release function format not supported");
         default:

@@ -27,6 +27,7 @@
 #include "rivet/number.h"
 #include "rivet/quicklist.h"
 #include "rivet/rdb.h"
+#include "rivet/script.h"
 #include "rivet/server.h"
 #include "rivet/stream.h"
 #include "rivet/zset_access.h"
@@ -716,6 +717,13 @@ static void save_entry(void *ctx, kv_entry *entry)
     save_value(d->w, d->ks, entry);
 }
 
+static void save_library(void *ctx, const char *code, size_t len)
+{
+    rdb_writer *w = ctx;
+    put_byte(w, RDB_OPCODE_FUNCTION2);
+    put_string(w, code, len);
+}
+
 static void write_snapshot(rdb_writer *w, keyspace *ks)
 {
     char magic[16];
@@ -726,6 +734,8 @@ static void write_snapshot(rdb_writer *w, keyspace *ks)
     put_aux_integer(w, "ctime", (int64_t)time(NULL));
     put_aux_integer(w, "used-mem", (int64_t)mem_used());
     put_aux_integer(w, "aof-base", 0);
+    /* Function libraries go before the data, where Redis puts them. */
+    function_for_each_library(save_library, w);
     db_save_ctx ctx = {w, ks};
     for (int i = 0; i < keyspace_database_count(ks); i++) {
         database *db = keyspace_database(ks, i);

@@ -702,6 +702,22 @@ void function_stats(client *c)
     reply_integer(&c->reply, (int64_t)current.functions);
 }
 
+void function_for_each_library(void (*visit)(void *ctx, const char *code, size_t len), void *ctx)
+{
+    /* The list is newest first: walk it backwards through an array. */
+    if (current.libraries == 0)
+        return;
+    const library **order = mem_alloc(sizeof(*order) * current.libraries);
+    size_t n = 0;
+    for (const library *lib = current.head; lib && n < current.libraries; lib = lib->next)
+        order[n++] = lib;
+    while (n > 0) {
+        n--;
+        visit(ctx, order[n]->code, order[n]->code_len);
+    }
+    mem_free(order);
+}
+
 void function_counts(size_t *libraries, size_t *functions)
 {
     *libraries = current.libraries;

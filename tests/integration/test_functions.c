@@ -1,8 +1,9 @@
 /* Functions through a real server, for what the compat script cannot say:
  * a DUMP payload taken from the server restores into it (after FLUSH, and
  * with REPLACE), a RESTORE that fails changes nothing, libraries survive
- * SCRIPT FLUSH, and a function's writes and reads go through the same
- * keyspace as other clients'. RIVET_SERVER=redis-server runs the same checks
+ * SCRIPT FLUSH, a function's writes and reads go through the same keyspace
+ * as other clients', and libraries are saved in RDB snapshots (they come
+ * back after DEBUG RELOAD and after a restart). RIVET_SERVER=redis-server runs the same checks
  * against Redis. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -140,12 +142,50 @@ static void test_functions_share_the_keyspace(void **state)
     redisFree(c);
 }
 
+static void test_libraries_survive_reload_and_restart(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rivet-functions-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *const args[] = {"--dir", dir, NULL};
+    harness_server *first = harness_start(args);
+    redisContext *c = harness_connect(first);
+    expect_bulk(c, "counter", "FUNCTION LOAD %s", LIB_COUNTER);
+    expect_status(c, "OK", "SET n 41");
+    expect_status(c, "OK", "DEBUG RELOAD");
+    expect_integer(c, 42, "FCALL bump 1 n 1");
+    expect_status(c, "OK", "SAVE");
+    redisFree(c);
+    assert_int_equal(harness_stop(first), 0);
+
+    harness_server *second = harness_start(args);
+    c = harness_connect(second);
+    expect_integer(c, 43, "FCALL bump 1 n 1");
+    redisReply *r = harness_command(c, "FUNCTION LIST WITHCODE");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 1);
+    assert_string_equal(r->element[0]->element[7]->str, LIB_COUNTER);
+    freeReplyObject(r);
+    /* FLUSHALL leaves libraries alone, as in Redis. */
+    expect_status(c, "OK", "FLUSHALL");
+    expect_bulk(c, "reads the counter", "EVAL %s 0",
+                "return 'reads the counter'"); /* the server still works */
+    expect_nil(c, "FCALL_RO peek 1 n");
+    redisFree(c);
+    assert_int_equal(harness_stop(second), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/dump.rdb", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dump_restore_round_trip),
         cmocka_unit_test(test_failed_restore_changes_nothing),
         cmocka_unit_test(test_functions_share_the_keyspace),
+        cmocka_unit_test(test_libraries_survive_reload_and_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
