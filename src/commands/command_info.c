@@ -313,6 +313,12 @@ void command_command_getkeys(client *c)
     }
     int positions[256];
     int n = command_get_keys(cmd, argc, argv, argv_len, positions, 256);
+    if (n <= 0 && (cmd->flags & CMD_NO_MANDATORY_KEYS)) {
+        /* EVAL s 0, FCALL f 0: a command that may take no keys answers an
+         * empty list, even for a count it cannot use, as Redis does. */
+        reply_array(&c->reply, 0);
+        return;
+    }
     if (n <= 0) {
         reply_error(&c->reply, n == 0 ? "ERR The command has no key arguments"
                                       : "ERR Invalid arguments specified for command");
