@@ -9,6 +9,8 @@
  *       the compare-and-delete lock release (EVALSHA, key and token), each
  *       preceded by the SET that takes the lock, 64 pairs per round trip.
  *       Prints releases per second.
+ *   features PORT fcall REQUESTS
+ *       the same release as a function (FUNCTION LOAD once, then FCALL).
  *   features PORT multi REQUESTS
  *       MULTI, SET, INCR, GET, EXPIRE, EXEC, 16 transactions per round trip.
  *       Prints transactions per second.
@@ -123,6 +125,31 @@ static int bench_evalsha(int port, long requests)
     return 0;
 }
 
+static const char *release_library =
+    "#!lua name=benchlock\n"
+    "redis.register_function('release', function(keys, args)\n"
+    "  if redis.call('get', keys[1]) == args[1] then return redis.call('del', keys[1]) end\n"
+    "  return 0 end)";
+
+/* The same release as a Redis 7 function: FCALL instead of EVALSHA. */
+static int bench_fcall(int port, long requests)
+{
+    redisContext *c = connect_or_die(port);
+    redisReply *r = redisCommand(c, "FUNCTION LOAD REPLACE %s", release_library);
+    freeReplyObject(r);
+    double start = now_seconds();
+    for (long done = 0; done < requests; done += 64) {
+        for (int i = 0; i < 64; i++) {
+            redisAppendCommand(c, "SET lock:%d token-%ld NX PX 30000", i, done + i);
+            redisAppendCommand(c, "FCALL release 1 lock:%d token-%ld", i, done + i);
+        }
+        read_replies(c, 128);
+    }
+    printf("%.0f\n", (double)requests / (now_seconds() - start));
+    redisFree(c);
+    return 0;
+}
+
 static int bench_multi(int port, long requests)
 {
     redisContext *c = connect_or_die(port);
@@ -149,8 +176,10 @@ int main(int argc, char **argv)
         return bench_publish(atoi(argv[1]), atoi(argv[3]), atol(argv[4]));
     if (argc >= 4 && strcmp(argv[2], "evalsha") == 0)
         return bench_evalsha(atoi(argv[1]), atol(argv[3]));
+    if (argc >= 4 && strcmp(argv[2], "fcall") == 0)
+        return bench_fcall(atoi(argv[1]), atol(argv[3]));
     if (argc >= 4 && strcmp(argv[2], "multi") == 0)
         return bench_multi(atoi(argv[1]), atol(argv[3]));
-    fprintf(stderr, "usage: features PORT publish SUBSCRIBERS MESSAGES | evalsha N | multi N\n");
+    fprintf(stderr, "usage: features PORT publish SUBSCRIBERS MESSAGES | evalsha N | fcall N | multi N\n");
     return 2;
 }

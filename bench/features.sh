@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue #4's patterns side by side: PUBLISH fan-out to 1, 100 and 1000
-# subscribers, the EVALSHA compare-and-delete lock release, and a MULTI/EXEC
+# subscribers, the compare-and-delete lock release (EVALSHA and FCALL), and a MULTI/EXEC
 # of four commands, each against a fresh Redis and a fresh Rivet in one run
 # (median of BENCH_REPEATS runs, default 3). Servers on core 0, the driver
 # (bench/features.c) on core 1. Reports ops/s and Rivet/Redis.
@@ -58,4 +58,5 @@ row "PUBLISH to 1 subscriber (deliveries/s)" publish 1 200000
 row "PUBLISH to 100 subscribers (deliveries/s)" publish 100 20000
 row "PUBLISH to 1000 subscribers (deliveries/s)" publish 1000 2000
 row "SET NX PX + EVALSHA compare-and-delete (releases/s)" evalsha 200000
+row "SET NX PX + FCALL compare-and-delete (releases/s)" fcall 200000
 row "MULTI SET INCR GET EXPIRE EXEC (transactions/s)" multi 100000
