@@ -14,10 +14,10 @@
 #include "rivet/net.h"
 
 #include <errno.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
