@@ -159,9 +159,13 @@ static void test_busy_clients_and_script_kill(void **state)
     expect_status(late, "OK", "SCRIPT KILL");
     expect_reply_error(a, "ERR Script killed by user with SCRIPT KILL... script: " SPIN_SHA
                           ", on @user_script:1.");
-    /* Everyone is served normally again, the script's caller included. */
+    /* Everyone is served normally again, the script's caller included, and
+     * the connection accepted during the script now runs on the loop. */
     expect_status(b, "PONG", "PING");
     expect_status(a, "PONG", "PING");
+    expect_status(late, "OK", "SET fromlate 1");
+    expect_bulk(b, "1", "GET fromlate");
+    expect_integer(late, 1, "DEL fromlate");
     expect_nil(b, "GET x");
     if (!against_redis()) {
         assert_int_equal(harness_info_number(b, "stats", "script_busy"), 0);
