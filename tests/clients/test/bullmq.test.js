@@ -1,0 +1,316 @@
+'use strict';
+// BullMQ end to end against the server under test: a Queue, a Worker and
+// QueueEvents on their own connections, the way a NestJS service runs them.
+// BullMQ is nearly all Lua (EVALSHA with many keys, cmsgpack, cjson), wakes
+// its worker with BZPOPMIN on a marker key, and streams its events with
+// XADD / XREAD BLOCK, so this is the broadest single check of scripting,
+// blocking and streams working together.
+
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer } = require('../lib/server');
+const bullmq = require('bullmq');
+
+const { Queue, Worker, QueueEvents, RedisConnection } = bullmq;
+const bullmqVersion = require('bullmq/package.json').version;
+
+// BullMQ loads the package named "ioredis" by default; the suite keeps its
+// client libraries under versioned aliases, so hand BullMQ the driver through
+// its client factory instead (the hook BullMQ documents for other drivers).
+const VARIANTS = [
+  {
+    label: 'ioredis 5',
+    namesConnections: true,
+    factory: (opts) => bullmq.createIORedisClient(new (require('ioredis5'))(opts)),
+  },
+  {
+    label: 'node-redis 5',
+    // BullMQ's node-redis adapter leaves connections unnamed, so
+    // Queue.getWorkers() (which reads CLIENT LIST) cannot find them there.
+    namesConnections: false,
+    factory: (opts) => {
+      const { createClient } = require('redis5');
+      const raw = createClient({ socket: { host: opts.host, port: opts.port } });
+      raw.on('error', () => {});
+      return bullmq.createNodeRedisClient(raw);
+    },
+  },
+];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Resolves with the first event whose payload satisfies `match`; fails the
+// test after `timeoutMs` instead of hanging it.
+function nextEvent(emitter, name, match = () => true, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(name, listener);
+      reject(new Error(`no '${name}' event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function listener(...args) {
+      if (!match(...args)) return;
+      clearTimeout(timer);
+      emitter.off(name, listener);
+      resolve(args);
+    }
+    emitter.on(name, listener);
+  });
+}
+
+// Polls until `check` returns a truthy value.
+async function eventually(check, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await sleep(25);
+  }
+  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+for (const variant of VARIANTS) {
+  describe(`BullMQ ${bullmqVersion} over ${variant.label}`, { timeout: 60000 }, () => {
+    let server;
+    let connection;
+    let admin; // a plain connection of the test's own, to look at the keyspace
+    const closables = [];
+    let queueCounter = 0;
+
+    // Every test gets a queue of its own, so a leftover job from one test can
+    // never satisfy another's assertion.
+    function freshName() {
+      queueCounter += 1;
+      return `jobs-${queueCounter}`;
+    }
+
+    function track(thing) {
+      closables.push(thing);
+      return thing;
+    }
+
+    async function openQueue(name) {
+      const queue = track(new Queue(name, { connection }));
+      await queue.waitUntilReady();
+      return queue;
+    }
+
+    async function openEvents(name) {
+      const events = track(new QueueEvents(name, { connection, blockingTimeout: 200 }));
+      await events.waitUntilReady();
+      return events;
+    }
+
+    function openWorker(name, processor, options = {}) {
+      const worker = track(new Worker(name, processor, { connection, ...options }));
+      worker.on('error', () => {}); // connection errors show up as failed assertions
+      return worker;
+    }
+
+    let startupError = null;
+    before(async () => {
+      try {
+        RedisConnection.clientFactory = variant.factory;
+        server = await startServer();
+        connection = { host: server.host, port: server.port };
+        admin = new (require('ioredis5'))({ ...connection, maxRetriesPerRequest: 0 });
+        await admin.ping();
+      } catch (err) {
+        startupError = err;
+      }
+    });
+
+    after(async () => {
+      // Workers first: closing them ends their blocking BZPOPMIN.
+      for (const thing of closables.reverse()) {
+        try {
+          await thing.close();
+        } catch {
+          // a close after a failed test may find the connection gone already
+        }
+      }
+      RedisConnection.clientFactory = undefined;
+      if (admin) admin.disconnect();
+      if (server) await server.stop();
+    });
+
+    beforeEach(() => {
+      if (startupError) throw startupError;
+    });
+
+    it('connects: version check passes, connections are named', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const info = await admin.info();
+      const version = /redis_version:(\S+)/.exec(info)[1];
+      assert.ok(!bullmq.isRedisVersionLowerThan(version, '6.2.0'), `redis_version ${version}`);
+      assert.match(info, /maxmemory_policy:noeviction/);
+      // BullMQ names its connections "bull:" + base64 of the queue name and
+      // finds its workers again through CLIENT LIST.
+      const worker = openWorker(name, async () => 'ok');
+      await worker.waitUntilReady();
+      if (variant.namesConnections) {
+        await eventually(async () => (await queue.getWorkers()).length === 1, 'the worker in CLIENT LIST');
+      }
+      await worker.close();
+    });
+
+    it('processes plain, delayed and prioritized jobs; QueueEvents sees them complete', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+
+      // Prioritized jobs added before the worker starts run lowest number first.
+      await queue.add('p', { n: 3 }, { priority: 3 });
+      await queue.add('p', { n: 1 }, { priority: 1 });
+      await queue.add('p', { n: 2 }, { priority: 2 });
+      assert.deepEqual(await queue.getJobCounts('prioritized', 'wait'), { prioritized: 3, wait: 0 });
+
+      const order = [];
+      const worker = openWorker(name, async (job) => {
+        order.push(`${job.name}${job.data.n}`);
+        return job.data.n * 10;
+      });
+
+      await eventually(async () => (await queue.getJobCounts('completed')).completed === 3, 'the prioritized jobs');
+      const completedPlain = nextEvent(events, 'completed', ({ returnvalue }) => String(returnvalue) === '420');
+      const plain = await queue.add('plain', { n: 42 });
+      const [{ jobId, returnvalue }] = await completedPlain;
+      assert.equal(jobId, plain.id);
+      assert.equal(String(returnvalue), '420');
+
+      const addedAt = Date.now();
+      const delayed = await queue.add('delayed', { n: 7 }, { delay: 300 });
+      assert.equal(await delayed.getState(), 'delayed');
+      assert.equal(await delayed.waitUntilFinished(events, 10000), 70);
+      const finished = await queue.getJob(delayed.id);
+      assert.ok(finished.processedOn - addedAt >= 290, `delayed job ran after ${finished.processedOn - addedAt} ms`);
+
+      await eventually(async () => (await queue.getJobCounts('completed')).completed === 5, '5 completed jobs');
+      assert.deepEqual(order.slice(0, 3), ['p1', 'p2', 'p3']);
+      assert.deepEqual(order.slice(3), ['plain42', 'delayed7']);
+      assert.deepEqual(await queue.getJobCounts('completed', 'failed', 'wait', 'delayed', 'active', 'prioritized'), {
+        completed: 5,
+        failed: 0,
+        wait: 0,
+        delayed: 0,
+        active: 0,
+        prioritized: 0,
+      });
+      await worker.close();
+    });
+
+    it('retries with backoff after a failed first attempt, and fails for good after the last', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const attempts = {};
+      const worker = openWorker(name, async (job) => {
+        attempts[job.id] = (attempts[job.id] || 0) + 1;
+        if (job.name === 'flaky' && job.attemptsMade === 0) throw new Error('first attempt fails');
+        if (job.name === 'broken') throw new Error(`broken attempt ${job.attemptsMade + 1}`);
+        return 'done';
+      });
+      const workerFailures = [];
+      worker.on('failed', (job, err) => workerFailures.push(`${job.name}:${err.message}`));
+
+      const flaky = await queue.add('flaky', {}, { attempts: 3, backoff: { type: 'fixed', delay: 150 } });
+      assert.equal(await flaky.waitUntilFinished(events, 10000), 'done');
+      const flakyDone = await queue.getJob(flaky.id);
+      assert.equal(flakyDone.attemptsMade, 2);
+      assert.equal(attempts[flaky.id], 2);
+      assert.ok(flakyDone.finishedOn - flakyDone.timestamp >= 140, 'the retry waited for the backoff');
+
+      const failedEvent = nextEvent(events, 'failed', ({ jobId }) => jobId !== flaky.id);
+      const broken = await queue.add('broken', {}, { attempts: 2, backoff: { type: 'exponential', delay: 50 } });
+      const [{ jobId, failedReason }] = await failedEvent;
+      assert.equal(jobId, broken.id);
+      assert.equal(failedReason, 'broken attempt 2');
+      await assert.rejects(broken.waitUntilFinished(events, 1000), /broken attempt 2/);
+      const brokenDone = await queue.getJob(broken.id);
+      assert.equal(brokenDone.attemptsMade, 2);
+      assert.equal(await brokenDone.getState(), 'failed');
+      assert.deepEqual(brokenDone.stacktrace.length, 2);
+      assert.deepEqual(workerFailures, ['flaky:first attempt fails', 'broken:broken attempt 1', 'broken:broken attempt 2']);
+
+      assert.deepEqual(await queue.getJobCounts('completed', 'failed', 'delayed', 'wait', 'active'), {
+        completed: 1,
+        failed: 1,
+        delayed: 0,
+        wait: 0,
+        active: 0,
+      });
+      await worker.close();
+    });
+
+    it('pause keeps jobs waiting, resume lets the worker take them', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const done = [];
+      const worker = openWorker(name, async (job) => {
+        done.push(job.data.n);
+      });
+      await worker.waitUntilReady();
+
+      await queue.pause();
+      assert.equal(await queue.isPaused(), true);
+      await queue.addBulk([1, 2, 3].map((n) => ({ name: 'bulk', data: { n } })));
+      await sleep(300);
+      assert.deepEqual(done, []);
+      // BullMQ 5+ keeps a paused queue's jobs in its wait list (and counts
+      // them there), with the pause recorded in the queue's meta hash.
+      assert.deepEqual(await queue.getJobCounts('wait', 'completed'), { wait: 3, completed: 0 });
+
+      const lastCompleted = nextEvent(events, 'completed', () => done.length === 3);
+      await queue.resume();
+      assert.equal(await queue.isPaused(), false);
+      await lastCompleted;
+      assert.deepEqual(done.sort(), [1, 2, 3]);
+      assert.deepEqual(await queue.getJobCounts('paused', 'wait', 'completed'), { paused: 0, wait: 0, completed: 3 });
+      await worker.close();
+    });
+
+    it('a job scheduler repeats a job at a fixed interval', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const runs = [];
+      const worker = openWorker(name, async (job) => {
+        runs.push(job.name);
+      });
+      await queue.upsertJobScheduler('tick', { every: 100, limit: 3 }, { name: 'tick', data: {} });
+      assert.equal(await queue.getJobSchedulersCount(), 1);
+      await eventually(() => runs.length >= 3, 'three scheduled runs');
+      await sleep(250);
+      assert.deepEqual(runs, ['tick', 'tick', 'tick'], 'the limit stops the scheduler at three runs');
+      assert.equal(await queue.removeJobScheduler('tick'), true);
+      assert.equal(await queue.getJobSchedulersCount(), 0);
+      await worker.close();
+    });
+
+    it('clean removes finished jobs, obliterate removes the whole queue', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const worker = openWorker(name, async (job) => {
+        if (job.data.fail) throw new Error('nope');
+        return 'ok';
+      });
+      const ok = await queue.add('ok', {});
+      const bad = await queue.add('bad', { fail: true });
+      await ok.waitUntilFinished(events, 10000);
+      await assert.rejects(bad.waitUntilFinished(events, 10000), /nope/);
+      await worker.close();
+
+      assert.deepEqual(await queue.clean(0, 100, 'completed'), [ok.id]);
+      assert.deepEqual(await queue.clean(0, 100, 'failed'), [bad.id]);
+      assert.deepEqual(await queue.getJobCounts('completed', 'failed'), { completed: 0, failed: 0 });
+
+      await queue.add('left', {}, { delay: 60000 });
+      await queue.add('left', {});
+      assert.ok((await admin.keys(`bull:${name}:*`)).length > 0);
+      await queue.obliterate({ force: true });
+      assert.deepEqual(await admin.keys(`bull:${name}:*`), []);
+    });
+  });
+}
