@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const { startServer } = require('../lib/server');
 const bullmq = require('bullmq');
 
-const { Queue, Worker, QueueEvents, RedisConnection } = bullmq;
+const { Queue, Worker, QueueEvents, FlowProducer, RedisConnection } = bullmq;
 const bullmqVersion = require('bullmq/package.json').version;
 
 // BullMQ loads the package named "ioredis" by default; the suite keeps its
@@ -22,6 +22,12 @@ const VARIANTS = [
     label: 'ioredis 5',
     namesConnections: true,
     factory: (opts) => bullmq.createIORedisClient(new (require('ioredis5'))(opts)),
+  },
+  {
+    // ioredis 6 opens with HELLO 3, so every script reply comes back in RESP3.
+    label: 'ioredis 6 (RESP3)',
+    namesConnections: true,
+    factory: (opts) => bullmq.createIORedisClient(new (require('ioredis6'))(opts)),
   },
   {
     label: 'node-redis 5',
@@ -286,6 +292,124 @@ for (const variant of VARIANTS) {
       assert.equal(await queue.removeJobScheduler('tick'), true);
       assert.equal(await queue.getJobSchedulersCount(), 0);
       await worker.close();
+    });
+
+    it('progress and logs reach QueueEvents; concurrency runs jobs side by side', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      let running = 0;
+      let peak = 0;
+      const worker = openWorker(
+        name,
+        async (job) => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await job.updateProgress(50);
+          await job.log(`working on ${job.data.n}`);
+          await sleep(100);
+          await job.updateProgress({ done: true });
+          running -= 1;
+          return job.data.n;
+        },
+        { concurrency: 4 },
+      );
+      const progress = [];
+      events.on('progress', ({ jobId, data }) => progress.push([jobId, data]));
+      const jobs = await queue.addBulk([1, 2, 3, 4].map((n) => ({ name: 'c', data: { n } })));
+      const results = await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 10000)));
+      assert.deepEqual(results, [1, 2, 3, 4]);
+      assert.ok(peak >= 2, `jobs overlapped (peak ${peak})`);
+      await eventually(() => progress.length === 8, 'eight progress events');
+      const first = progress.filter(([jobId]) => jobId === jobs[0].id).map(([, data]) => data);
+      assert.deepEqual(first, [50, { done: true }]);
+      const { logs, count } = await queue.getJobLogs(jobs[2].id);
+      assert.deepEqual(logs, ['working on 3']);
+      assert.equal(count, 1);
+      assert.deepEqual(
+        (await queue.getJobs(['completed'])).map((job) => job.returnvalue).sort(),
+        [1, 2, 3, 4],
+      );
+      await worker.close();
+    });
+
+    it('a flow runs the children first and hands their results to the parent', async () => {
+      const name = freshName();
+      const flows = track(new FlowProducer({ connection }));
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const worker = openWorker(name, async (job) => {
+        if (job.name === 'part') return job.data.price;
+        const children = await job.getChildrenValues();
+        return Object.values(children).reduce((sum, value) => sum + value, 0);
+      });
+      const tree = await flows.add({
+        name: 'total',
+        queueName: name,
+        children: [10, 20, 12].map((price) => ({ name: 'part', queueName: name, data: { price } })),
+      });
+      assert.equal(await tree.job.getState(), 'waiting-children');
+      assert.equal(await tree.job.waitUntilFinished(events, 10000), 42);
+      const counts = await queue.getJobCounts('completed', 'waiting-children');
+      assert.deepEqual(counts, { completed: 4, 'waiting-children': 0 });
+      await worker.close();
+    });
+
+    it('the rate limiter spaces jobs out', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const startedAt = [];
+      const worker = openWorker(
+        name,
+        async () => {
+          startedAt.push(Date.now());
+        },
+        { limiter: { max: 2, duration: 300 } },
+      );
+      const jobs = await queue.addBulk([1, 2, 3, 4, 5].map((n) => ({ name: 'r', data: { n } })));
+      await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 10000)));
+      // Five jobs at two per 300 ms window need at least two further windows.
+      const span = startedAt[4] - startedAt[0];
+      assert.ok(span >= 550, `five jobs took ${span} ms`);
+      await worker.close();
+    });
+
+    it('deduplication and removeOnComplete keep the queue small', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const first = await queue.add('d', { v: 1 }, { deduplication: { id: 'same' }, removeOnComplete: 2 });
+      const second = await queue.add('d', { v: 2 }, { deduplication: { id: 'same' } });
+      assert.equal(second.id, first.id, 'a duplicate add returns the existing job');
+      assert.equal((await queue.getJobCounts('wait')).wait, 1);
+
+      const events = await openEvents(name);
+      const worker = openWorker(name, async () => 'ok');
+      await first.waitUntilFinished(events, 10000);
+      const more = await queue.addBulk([1, 2, 3, 4].map((n) => ({ name: 'k', data: { n }, opts: { removeOnComplete: 2 } })));
+      await Promise.all(more.map((job) => job.waitUntilFinished(events, 10000)));
+      await eventually(async () => (await queue.getJobCounts('completed')).completed === 2, 'two completed jobs kept');
+      assert.equal(await queue.getJob(more[0].id), undefined, 'older completed jobs are removed');
+      await worker.close();
+    });
+
+    it('a job whose worker vanished is taken over by another worker after its lock expires', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      // The first worker takes the job by hand and never finishes or renews it,
+      // as if its process had died.
+      const dead = openWorker(name, null, { lockDuration: 300, autorun: false });
+      const job = await queue.add('stuck', { n: 1 });
+      const taken = await dead.getNextJob('dead-token');
+      assert.equal(taken.id, job.id);
+      assert.equal(await job.getState(), 'active');
+
+      const stalled = nextEvent(events, 'stalled', ({ jobId }) => jobId === job.id);
+      const rescuer = openWorker(name, async () => 'rescued', { stalledInterval: 200, lockDuration: 300 });
+      await stalled;
+      assert.equal(await job.waitUntilFinished(events, 10000), 'rescued');
+      await rescuer.close();
     });
 
     it('clean removes finished jobs, obliterate removes the whole queue', async () => {
