@@ -412,6 +412,55 @@ for (const variant of VARIANTS) {
       await rescuer.close();
     });
 
+    it('two workers at concurrency 20 finish 1000 mixed jobs exactly once', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const total = 1000;
+      const runs = new Map();
+      let completed = 0;
+      const allDone = new Promise((resolve) => {
+        events.on('completed', () => {
+          completed += 1;
+          if (completed === total) resolve();
+        });
+      });
+      const processor = async (job) => {
+        runs.set(job.data.i, (runs.get(job.data.i) || 0) + 1);
+        // Every tenth job fails its first attempt and is retried after 10 ms.
+        if (job.data.i % 10 === 0 && job.attemptsMade === 0) throw new Error('retry me');
+        return job.data.i;
+      };
+      const workers = [openWorker(name, processor, { concurrency: 20 }), openWorker(name, processor, { concurrency: 20 })];
+      for (let start = 0; start < total; start += 100) {
+        await queue.addBulk(
+          Array.from({ length: 100 }, (_, k) => {
+            const i = start + k;
+            const opts = { attempts: 2, backoff: { type: 'fixed', delay: 10 } };
+            if (i % 3 === 0) opts.priority = 5;
+            if (i % 7 === 0) opts.delay = 20;
+            return { name: 'load', data: { i }, opts };
+          }),
+        );
+      }
+      let timer;
+      const timeout = new Promise((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`only ${completed} of ${total} completed`)), 20000);
+      });
+      await Promise.race([allDone, timeout]).finally(() => clearTimeout(timer));
+      assert.equal(runs.size, total);
+      for (const [i, count] of runs) assert.equal(count, i % 10 === 0 ? 2 : 1, `job ${i} ran ${count} times`);
+      assert.deepEqual(await queue.getJobCounts('completed', 'failed', 'wait', 'active', 'delayed', 'prioritized'), {
+        completed: total,
+        failed: 0,
+        wait: 0,
+        active: 0,
+        delayed: 0,
+        prioritized: 0,
+      });
+      await Promise.all(workers.map((worker) => worker.close()));
+    });
+
     it('clean removes finished jobs, obliterate removes the whole queue', async () => {
       const name = freshName();
       const queue = await openQueue(name);
