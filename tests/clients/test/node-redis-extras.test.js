@@ -218,6 +218,77 @@ for (const variant of VARIANTS) {
         assert.equal(await publisher.publish('live', 'two'), 0);
       });
 
+      it('emitInvalidate: the invalidation pushes of every tracking mode', async () => {
+        const results = {};
+        for (const mode of Object.keys(EXPECTED_INVALIDATIONS)) {
+          const tracked = await connect({ emitInvalidate: true });
+          const writer = await connect();
+          await writer.flushAll();
+          const keys = [];
+          tracked.on('invalidate', (key) => keys.push(key === null ? '*all*' : String(key)));
+          // node-redis switched tracking on in its handshake; restart it in this mode.
+          await tracked.sendCommand(['CLIENT', 'TRACKING', 'OFF']);
+          await tracked.sendCommand(['CLIENT', 'TRACKING', 'ON', ...(mode ? mode.split(' ') : [])]);
+          await writer.mSet({ a1: '1', a2: '2', b1: '3' });
+          await writer.hSet('ah', 'f', 'v');
+          await writer.sAdd('as', 'x');
+          const optin = mode === 'OPTIN';
+          const read = async () => {
+            if (optin) await tracked.sendCommand(['CLIENT', 'CACHING', 'YES']);
+            await tracked.mGet(['a1', 'a2', 'b1']);
+            if (optin) await tracked.sendCommand(['CLIENT', 'CACHING', 'YES']);
+            await tracked.hGetAll('ah');
+            await tracked.sMembers('as');
+          };
+          const seen = [];
+          // A push for the tracked connection is queued before the writer's
+          // reply, so a PING on the tracked connection afterwards flushes it.
+          const step = async (action) => {
+            keys.length = 0;
+            await action();
+            await tracked.ping();
+            seen.push([...keys]);
+          };
+          await read();
+          await step(() => writer.set('a1', 'x'));
+          await step(() => writer.set('a1', 'y')); // not read again since
+          await read();
+          await step(() => writer.expire('a2', 100));
+          await read();
+          await step(() => writer.persist('a2'));
+          await step(() => writer.hSet('ah', 'g', 'w'));
+          await read();
+          await step(() => writer.rename('a1', 'a9'));
+          await read();
+          await step(() => writer.eval("redis.call('SET', KEYS[1], 'z')", { keys: ['b1'] }));
+          await read();
+          await step(() => writer.multi().set('a2', 'm').sAdd('as', 'y').exec());
+          await read();
+          await step(() => tracked.set('a2', 'self'));
+          await read();
+          await step(async () => {
+            await writer.pExpire('b1', 10);
+            await sleep(30);
+            await writer.get('b1');
+          });
+          await read();
+          await step(() => writer.flushDb());
+          await read();
+          await step(() => writer.flushAll('ASYNC'));
+          await writer.set('a5', 'v');
+          await read();
+          await tracked.get('a5');
+          await step(async () => {
+            await writer.copy('ah', 'acopy');
+            await writer.unlink('a5');
+          });
+          results[mode] = seen;
+          tracked.destroy();
+          writer.destroy();
+        }
+        assert.deepEqual(results, EXPECTED_INVALIDATIONS);
+      });
+
       it('clientSideCache: a cached GET is served locally until another client writes', async () => {
         const cache = new library.BasicClientSideCache({ ttl: 0, maxEntries: 0 });
         const cached = await connect({ clientSideCache: cache });
@@ -259,6 +330,21 @@ for (const variant of VARIANTS) {
     }
   });
 }
+
+// What Redis 7 sends for the steps of the emitInvalidate test, by tracking
+// mode: one list of invalidated keys per step ('*all*' for a flush).
+// Steps, in order: SET a1; SET a1 again (not read since); EXPIRE a2;
+// PERSIST a2; HSET ah; RENAME a1 a9; a script SETs b1; MULTI SET a2 + SADD as;
+// the tracking client's own SET a2; b1 expires; FLUSHDB; FLUSHALL ASYNC;
+// COPY ah acopy + UNLINK a5.
+const EXPECTED_INVALIDATIONS = {
+  '': [['a1'], [], ['a2'], ['a2'], ['ah'], ['a1'], ['b1'], ['a2', 'as'], ['a2'], ['b1'], ['*all*'], ['*all*'], ['a5']],
+  BCAST: [['a1'], ['a1'], ['a2'], ['a2'], ['ah'], ['a1', 'a9'], ['b1'], ['a2', 'as'], ['a2'], ['b1', 'b1'], ['*all*'], ['*all*'], ['a5']],
+  'BCAST PREFIX a': [['a1'], ['a1'], ['a2'], ['a2'], ['ah'], ['a1', 'a9'], [], ['a2', 'as'], ['a2'], [], ['*all*'], ['*all*'], ['a5']],
+  OPTIN: [['a1'], [], ['a2'], ['a2'], ['ah'], ['a1'], ['b1'], ['a2'], ['a2'], ['b1'], ['*all*'], ['*all*'], []],
+  OPTOUT: [['a1'], [], ['a2'], ['a2'], ['ah'], ['a1'], ['b1'], ['a2', 'as'], ['a2'], ['b1'], ['*all*'], ['*all*'], ['a5']],
+  NOLOOP: [['a1'], [], ['a2'], ['a2'], ['ah'], ['a1'], ['b1'], ['a2', 'as'], [], ['b1'], ['*all*'], ['*all*'], ['a5']],
+};
 
 // The cache indexes entries by a key that includes the command; find the one
 // for a Redis key by looking at its key-to-entries index.
