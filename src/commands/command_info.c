@@ -182,7 +182,9 @@ static void reply_command_info(reply_writer *w, const command *cmd)
     reply_flag_set(w, cmd);
     reply_integer(w, cmd->first_key);
     reply_integer(w, cmd->last_key);
-    reply_integer(w, cmd->key_numkeys_index > 0 ? 0 : cmd->key_step);
+    /* A count-led command reports a step only when a fixed key comes first
+     * (ZUNIONSTORE dst numkeys ...), as Redis does. */
+    reply_integer(w, cmd->key_numkeys_index > 0 && cmd->first_key <= 0 ? 0 : cmd->key_step);
     reply_category_set(w, cmd->categories);
     reply_set(w, 0); /* tips */
     reply_key_specs(w, cmd);
