@@ -174,6 +174,36 @@ for (const variant of VARIANTS) {
       assert.equal(await redis.exists('session'), 0);
     });
 
+    if (!modern) {
+      it('v4 executeIsolated: WATCH and blocking commands on a pooled connection of their own', async () => {
+        await redis.set('seats', '2');
+        // The main connection writes between the isolated WATCH and EXEC.
+        const book = (interfere) =>
+          redis.executeIsolated(async (isolated) => {
+            await isolated.watch('seats');
+            const left = Number(await isolated.get('seats'));
+            if (interfere) await redis.set('seats', String(left));
+            try {
+              await isolated.multi().set('seats', String(left - 1)).exec();
+              return 'booked';
+            } catch (err) {
+              if (err instanceof library.WatchError) return 'retry';
+              throw err;
+            }
+          });
+        assert.equal(await book(true), 'retry', 'even a SET of the same value touches the key');
+        assert.equal(await redis.get('seats'), '2');
+        assert.equal(await book(false), 'booked');
+        assert.equal(await redis.get('seats'), '1');
+
+        // An isolated BLPOP blocks only its own connection.
+        const popped = redis.blPop(library.commandOptions({ isolated: true }), 'queue', 2);
+        await eventually(async () => /blocked_clients:1\r\n/.test(await redis.info('clients')), 'the isolated BLPOP');
+        assert.equal(await redis.rPush('queue', 'job'), 1);
+        assert.deepEqual(await popped, { key: 'queue', element: 'job' });
+      });
+    }
+
     it('pub/sub on a dedicated connection: subscribe, pSubscribe, unsubscribe', async () => {
       const sub = await duplicateOf(redis);
       const messages = [];
