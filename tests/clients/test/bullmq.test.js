@@ -412,6 +412,53 @@ for (const variant of VARIANTS) {
       await rescuer.close();
     });
 
+    it('job management: promote, changePriority, updateData, remove, retry of failed jobs, metrics', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+
+      const later = await queue.add('later', { v: 1 }, { delay: 60000 });
+      const low = await queue.add('low', {}, { priority: 10 });
+      const high = await queue.add('high', {}, { priority: 5 });
+      const doomed = await queue.add('doomed', {});
+      assert.deepEqual(await queue.getJobCounts('delayed', 'prioritized', 'wait'), { delayed: 1, prioritized: 2, wait: 1 });
+
+      await later.updateData({ v: 2 });
+      await later.promote();
+      assert.equal(await later.getState(), 'waiting');
+      await low.changePriority({ priority: 1 });
+      await doomed.remove();
+      assert.equal(await queue.getJob(doomed.id), undefined);
+      assert.deepEqual(await queue.getJobCounts('delayed', 'prioritized', 'wait'), { delayed: 0, prioritized: 2, wait: 1 });
+
+      const order = [];
+      let failFirstRun = true;
+      const worker = openWorker(
+        name,
+        async (job) => {
+          order.push(job.name);
+          if (job.name === 'later' && failFirstRun) throw new Error(`saw v${job.data.v}`);
+          return job.data.v ?? 0;
+        },
+        { metrics: { maxDataPoints: 60 } },
+      );
+      await assert.rejects(later.waitUntilFinished(events, 10000), /saw v2/);
+      await high.waitUntilFinished(events, 10000);
+      assert.deepEqual(order, ['later', 'low', 'high'], 'waiting first, then by the changed priorities');
+
+      // Retry every failed job: it goes back to wait and now succeeds.
+      failFirstRun = false;
+      await queue.retryJobs({ state: 'failed' });
+      await eventually(async () => (await later.getState()) === 'completed', 'the retried job completing');
+      assert.equal((await queue.getJob(later.id)).returnvalue, 2);
+      assert.deepEqual(await queue.getJobCounts('completed', 'failed'), { completed: 3, failed: 0 });
+
+      const metrics = await queue.getMetrics('completed');
+      assert.equal(metrics.meta.count, 3);
+      assert.match(await queue.exportPrometheusMetrics(), /bullmq_job_count\{queue="jobs-\d+", state="completed"\} 3/);
+      await worker.close();
+    });
+
     it('two workers at concurrency 20 finish 1000 mixed jobs exactly once', async () => {
       const name = freshName();
       const queue = await openQueue(name);
