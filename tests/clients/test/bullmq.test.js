@@ -36,7 +36,7 @@ const VARIANTS = [
     namesConnections: false,
     factory: (opts) => {
       const { createClient } = require('redis5');
-      const raw = createClient({ socket: { host: opts.host, port: opts.port } });
+      const raw = createClient({ socket: { host: opts.host, port: opts.port }, database: opts.db });
       raw.on('error', () => {});
       return bullmq.createNodeRedisClient(raw);
     },
@@ -158,6 +158,25 @@ for (const variant of VARIANTS) {
       if (variant.namesConnections) {
         await eventually(async () => (await queue.getWorkers()).length === 1, 'the worker in CLIENT LIST');
       }
+      await worker.close();
+    });
+
+    it('a custom prefix in another database keeps the queue to itself', async () => {
+      const name = freshName();
+      const elsewhere = { ...connection, db: 2 };
+      const options = { connection: elsewhere, prefix: '{shop}' };
+      const queue = track(new Queue(name, options));
+      const events = track(new QueueEvents(name, { ...options, blockingTimeout: 200 }));
+      await events.waitUntilReady();
+      const worker = track(new Worker(name, async (job) => job.data.n + 1, options));
+      worker.on('error', () => {});
+      const job = await queue.add('inc', { n: 41 });
+      assert.equal(await job.waitUntilFinished(events, 10000), 42);
+      assert.deepEqual(await admin.keys(`*${name}*`), [], 'nothing in database 0');
+      await admin.select(2);
+      const keys = await admin.keys(`{shop}:${name}:*`);
+      await admin.select(0);
+      assert.ok(keys.includes(`{shop}:${name}:${job.id}`), keys.join(' '));
       await worker.close();
     });
 
