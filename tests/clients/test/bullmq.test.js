@@ -90,8 +90,11 @@ for (const variant of VARIANTS) {
       return `jobs-${queueCounter}`;
     }
 
+    // Connection errors (expected when a test kills connections) show up as
+    // failed assertions, not as unhandled 'error' events.
     function track(thing) {
       closables.push(thing);
+      thing.on('error', () => {});
       return thing;
     }
 
@@ -108,9 +111,7 @@ for (const variant of VARIANTS) {
     }
 
     function openWorker(name, processor, options = {}) {
-      const worker = track(new Worker(name, processor, { connection, ...options }));
-      worker.on('error', () => {}); // connection errors show up as failed assertions
-      return worker;
+      return track(new Worker(name, processor, { connection, ...options }));
     }
 
     let startupError = null;
@@ -169,7 +170,6 @@ for (const variant of VARIANTS) {
       const events = track(new QueueEvents(name, { ...options, blockingTimeout: 200 }));
       await events.waitUntilReady();
       const worker = track(new Worker(name, async (job) => job.data.n + 1, options));
-      worker.on('error', () => {});
       const job = await queue.add('inc', { n: 41 });
       assert.equal(await job.waitUntilFinished(events, 10000), 42);
       assert.deepEqual(await admin.keys(`*${name}*`), [], 'nothing in database 0');
@@ -475,6 +475,37 @@ for (const variant of VARIANTS) {
       const metrics = await queue.getMetrics('completed');
       assert.equal(metrics.meta.count, 3);
       assert.match(await queue.exportPrometheusMetrics(), /bullmq_job_count\{queue="jobs-\d+", state="completed"\} 3/);
+      await worker.close();
+    });
+
+    it('after CLIENT KILL of every BullMQ connection, all reconnect and no job or event is lost', async () => {
+      const name = freshName();
+      const queue = await openQueue(name);
+      const events = await openEvents(name);
+      const completedIds = new Set();
+      events.on('completed', ({ jobId }) => completedIds.add(jobId));
+      const worker = openWorker(name, async (job) => job.data.n);
+      const before = await queue.addBulk([1, 2, 3].map((n) => ({ name: 'k', data: { n } })));
+      await eventually(() => completedIds.size === 3, 'the first three completions');
+
+      // The worker is blocked in BZPOPMIN and QueueEvents in XREAD BLOCK: kill
+      // them all (but this test's own connection) while they wait.
+      const myId = await admin.client('ID');
+      const killed = await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      assert.ok(killed >= 3, `killed ${killed} connections`);
+      assert.equal(String(await admin.client('ID')), String(myId));
+
+      // The queue's own connection reconnects on its next command.
+      const after = await eventually(async () => {
+        try {
+          return await queue.addBulk([4, 5, 6].map((n) => ({ name: 'k', data: { n } })));
+        } catch {
+          return null; // still reconnecting
+        }
+      }, 'adding after the kill');
+      const all = [...before, ...after].map((job) => job.id);
+      await eventually(() => all.every((id) => completedIds.has(id)), 'completed events for all six jobs', 15000);
+      assert.deepEqual(await queue.getJobCounts('completed', 'wait', 'active'), { completed: 6, wait: 0, active: 0 });
       await worker.close();
     });
 
