@@ -25,3 +25,9 @@ fi
 if pgrep -x redis-server >/dev/null 2>&1 && [ -x /etc/init.d/redis-server ]; then
     /etc/init.d/redis-server stop >/dev/null 2>&1 || true
 fi
+# The real-client tests' Node libraries (ioredis, node-redis, BullMQ), exactly
+# the versions in tests/clients/package-lock.json. run.sh would install them on
+# first use too; doing it here keeps a later test run off the network.
+if command -v npm >/dev/null 2>&1; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/clients/run.sh" --install
+fi

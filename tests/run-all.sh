@@ -54,7 +54,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "unit + integration + compat tests under ASan/UBSan" run_ctest build-asan
 unset ASAN_OPTIONS UBSAN_OPTIONS
-step "real clients (ioredis, node-redis)" bash tests/clients/run.sh build/rivet-server
+step "real clients (ioredis, node-redis, BullMQ)" bash tests/clients/run.sh build/rivet-server
 if [ -x tests/fuzz/run.sh ]; then
     step "fuzz (${FUZZ_SECONDS:-60}s per target)" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 fi

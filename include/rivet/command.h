@@ -100,7 +100,12 @@ typedef struct command {
     int last_key;
     int key_step;
     int key_numkeys_index; /* 0: none */
-    uint32_t key_flags;    /* key_spec_flags of the (single) key spec */
+    /* Keys after a keyword (XREAD ... STREAMS k1 k2 id1 id2): the keyword is
+     * searched for from argument key_keyword_start on, and the first half of
+     * the arguments after it are the keys. NULL: no such keys. */
+    const char *key_keyword;
+    int key_keyword_start;
+    uint32_t key_flags; /* key_spec_flags of the (single) key spec */
     command_handler handler;
     const struct command *subcommands; /* terminated by a row with name NULL */
     const char *group;                 /* "string", "generic", "connection", "server", ... */
@@ -129,6 +134,9 @@ size_t command_count(void);
 const command *command_at(size_t index);
 /* "client|list" style full name into buf. */
 const char *command_full_name(const command *cmd, char *buf, size_t size);
+/* Whether the keys' positions depend on the arguments (a count or a
+ * keyword): COMMAND INFO's "movablekeys". */
+int command_has_movable_keys(const command *cmd);
 /* Keys of argv per the table (COMMAND GETKEYS); returns count, fills
  * positions (up to max). -1 if the arguments are malformed for key
  * extraction. */

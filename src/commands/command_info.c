@@ -15,12 +15,14 @@ static void reply_flag_set(reply_writer *w, const command *cmd)
     for (int bit = 0; bit < CMD_FLAG_COUNT; bit++)
         if ((flags & (1u << bit)) && (1u << bit) != CMD_PROTECTED)
             n++;
-    /* Keys found through a count are "movable": COMMAND GETKEYS is needed. */
-    reply_set(w, n + (cmd->key_numkeys_index > 0));
+    /* Keys found through a count or a keyword are "movable": COMMAND
+     * GETKEYS is needed to find them. */
+    int movable = command_has_movable_keys(cmd);
+    reply_set(w, n + (size_t)movable);
     for (int bit = 0; bit < CMD_FLAG_COUNT; bit++)
         if ((flags & (1u << bit)) && (1u << bit) != CMD_PROTECTED)
             reply_status(w, command_flag_name(bit));
-    if (cmd->key_numkeys_index > 0)
+    if (movable)
         reply_status(w, "movablekeys");
 }
 
@@ -44,11 +46,8 @@ static const char *const key_flag_names[] = {
     "RO",     "RW",     "OW",      "RM",         "access",        "update",
     "insert", "delete", "not_key", "incomplete", "variable_flags"};
 
-static void reply_keynum_spec(reply_writer *w, const command *cmd)
+static void reply_key_flags(reply_writer *w, const command *cmd)
 {
-    reply_array(w, 1);
-    reply_map(w, 3);
-    reply_bulk_cstr(w, "flags");
     size_t n = 0;
     for (int bit = 0; bit < 11; bit++)
         if (cmd->key_flags & (1u << bit))
@@ -57,6 +56,46 @@ static void reply_keynum_spec(reply_writer *w, const command *cmd)
     for (int bit = 0; bit < 11; bit++)
         if (cmd->key_flags & (1u << bit))
             reply_status(w, key_flag_names[bit]);
+}
+
+/* begin_search by keyword, then half of the remaining arguments (limit 2):
+ * the shape of XREAD's "STREAMS k1 k2 id1 id2". */
+static void reply_keyword_spec(reply_writer *w, const command *cmd)
+{
+    reply_array(w, 1);
+    reply_map(w, 3);
+    reply_bulk_cstr(w, "flags");
+    reply_key_flags(w, cmd);
+    reply_bulk_cstr(w, "begin_search");
+    reply_map(w, 2);
+    reply_bulk_cstr(w, "type");
+    reply_bulk_cstr(w, "keyword");
+    reply_bulk_cstr(w, "spec");
+    reply_map(w, 2);
+    reply_bulk_cstr(w, "keyword");
+    reply_bulk_cstr(w, cmd->key_keyword);
+    reply_bulk_cstr(w, "startfrom");
+    reply_integer(w, cmd->key_keyword_start);
+    reply_bulk_cstr(w, "find_keys");
+    reply_map(w, 2);
+    reply_bulk_cstr(w, "type");
+    reply_bulk_cstr(w, "range");
+    reply_bulk_cstr(w, "spec");
+    reply_map(w, 3);
+    reply_bulk_cstr(w, "lastkey");
+    reply_integer(w, -1);
+    reply_bulk_cstr(w, "keystep");
+    reply_integer(w, 1);
+    reply_bulk_cstr(w, "limit");
+    reply_integer(w, 2);
+}
+
+static void reply_keynum_spec(reply_writer *w, const command *cmd)
+{
+    reply_array(w, 1);
+    reply_map(w, 3);
+    reply_bulk_cstr(w, "flags");
+    reply_key_flags(w, cmd);
     reply_bulk_cstr(w, "begin_search");
     reply_map(w, 2);
     reply_bulk_cstr(w, "type");
@@ -83,6 +122,10 @@ static void reply_key_specs(reply_writer *w, const command *cmd)
 {
     if (cmd->key_numkeys_index > 0) {
         reply_keynum_spec(w, cmd);
+        return;
+    }
+    if (cmd->key_keyword) {
+        reply_keyword_spec(w, cmd);
         return;
     }
     if (cmd->first_key <= 0) {
@@ -139,7 +182,9 @@ static void reply_command_info(reply_writer *w, const command *cmd)
     reply_flag_set(w, cmd);
     reply_integer(w, cmd->first_key);
     reply_integer(w, cmd->last_key);
-    reply_integer(w, cmd->key_numkeys_index > 0 ? 0 : cmd->key_step);
+    /* A count-led command reports a step only when a fixed key comes first
+     * (ZUNIONSTORE dst numkeys ...), as Redis does. */
+    reply_integer(w, cmd->key_numkeys_index > 0 && cmd->first_key <= 0 ? 0 : cmd->key_step);
     reply_category_set(w, cmd->categories);
     reply_set(w, 0); /* tips */
     reply_key_specs(w, cmd);

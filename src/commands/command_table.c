@@ -4,6 +4,7 @@
  * expect. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers.h"
 #include "rivet/command.h"
@@ -534,9 +535,36 @@ const char *command_full_name(const command *cmd, char *buf, size_t size)
     return buf;
 }
 
+int command_has_movable_keys(const command *cmd)
+{
+    return cmd->key_numkeys_index > 0 || cmd->key_keyword != NULL;
+}
+
+/* XREAD [COUNT n] [BLOCK ms] STREAMS k1 k2 id1 id2: the first argument from
+ * key_keyword_start on that equals the keyword (any case) opens the keys,
+ * which are the first half (rounded down) of what follows it. -1 when the
+ * keyword is missing. */
+static int keyword_keys(const command *cmd, int argc, const char **argv, const size_t *argv_len,
+                        int *positions, int max)
+{
+    size_t keyword_len = strlen(cmd->key_keyword);
+    for (int i = cmd->key_keyword_start; i < argc; i++) {
+        if (argv_len[i] != keyword_len || strncasecmp(argv[i], cmd->key_keyword, keyword_len) != 0)
+            continue;
+        int count = (argc - i - 1) / 2;
+        int n = 0;
+        for (int k = 0; k < count && n < max; k++)
+            positions[n++] = i + 1 + k;
+        return n;
+    }
+    return -1;
+}
+
 int command_get_keys(const command *cmd, int argc, const char **argv, const size_t *argv_len,
                      int *positions, int max)
 {
+    if (cmd->key_keyword)
+        return keyword_keys(cmd, argc, argv, argv_len, positions, max);
     if (cmd->key_numkeys_index > 0) {
         /* numkeys key [key ...]: the count says how many keys follow. */
         int at = cmd->key_numkeys_index;

@@ -1751,16 +1751,18 @@ const command stream_command_rows[] = {
         "O(N) with N being the number of elements being returned. If N is constant (e.g. always "
         "asking for the first 10 elements with COUNT), you can consider it O(1).",
         "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
-    ROW("xread", -4, R | CMD_BLOCKING, C_R | C_STREAM | C_SLOW | ACL_BLOCKING, 0, 0, 0, KEY_READ,
-        command_xread, GROUP, "5.0.0",
+    KEYWORD_ROW(
+        "STREAMS", 1, "xread", -4, R | CMD_BLOCKING, C_R | C_STREAM | C_SLOW | ACL_BLOCKING,
+        KEY_READ, command_xread, GROUP, "5.0.0",
         "For each stream mentioned: O(N) with N being the number of elements being returned, it "
         "means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is "
         "used, XADD will pay O(M) time in order to serve the M clients blocked on the stream "
         "getting new data.",
         "Return never seen elements in multiple streams, with IDs greater than the ones reported "
         "by the caller for each stream. Can block."),
-    ROW("xreadgroup", -7, W | CMD_BLOCKING, C_W | C_STREAM | C_SLOW | ACL_BLOCKING, 0, 0, 0,
-        KEY_RW | KEY_ACCESS, command_xreadgroup, GROUP, "5.0.0",
+    KEYWORD_ROW(
+        "STREAMS", 4, "xreadgroup", -7, W | CMD_BLOCKING, C_W | C_STREAM | C_SLOW | ACL_BLOCKING,
+        KEY_READ, command_xreadgroup, GROUP, "5.0.0",
         "For each stream mentioned: O(M) with M being the number of elements returned. If M is "
         "constant (e.g. always asking for the first 10 elements with COUNT), you can consider it "
         "O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to "

@@ -39,6 +39,16 @@
         .group = group_, .since = since_, .complexity = complexity_, .summary = summary_           \
     }
 
+/* A row whose keys follow a keyword (see command.key_keyword). */
+#define KEYWORD_ROW(keyword_, start_, name_, arity_, flags_, cats_, kflags_, handler_, group_,     \
+                    since_, complexity_, summary_)                                                 \
+    {                                                                                              \
+        .name = name_, .arity = arity_, .flags = flags_, .categories = cats_,                      \
+        .key_keyword = keyword_, .key_keyword_start = start_, .key_flags = kflags_,                \
+        .handler = handler_, .group = group_, .since = since_, .complexity = complexity_,          \
+        .summary = summary_                                                                        \
+    }
+
 #define PARENT(name_, arity_, subs_, group_, since_, summary_)                                     \
     {                                                                                              \
         .name = name_, .arity = arity_, .categories = C_SLOW, .subcommands = subs_,                \

@@ -331,6 +331,54 @@ static int64_t number_to_integer(lua_Number n)
 
 static void write_value(lua_State *L, int index, reply_writer *w);
 
+/* {big_number='digits'}: a RESP3 big number (a bulk string in RESP2). The
+ * text is the script's own, so CR and LF become spaces, as Redis does, to
+ * keep them from breaking the reply's framing. Returns 1 when it wrote. */
+static int write_big_number(lua_State *L, int index, reply_writer *w)
+{
+    lua_getfield(L, index, "big_number");
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    char *digits = mem_alloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        digits[i] = (text[i] == '\r' || text[i] == '\n') ? ' ' : text[i];
+    reply_big_number(w, digits, len);
+    mem_free(digits);
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* {verbatim_string={format='txt', string='...'}}: a RESP3 verbatim string
+ * (a bulk string in RESP2). The format is always three bytes on the wire:
+ * a shorter one is padded with spaces, a longer one cut. Returns 1 when it
+ * wrote; a table missing either string field is not a verbatim string. */
+static int write_verbatim(lua_State *L, int index, reply_writer *w)
+{
+    lua_getfield(L, index, "verbatim_string");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_getfield(L, -1, "format");
+    lua_getfield(L, -2, "string");
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 3);
+        return 0;
+    }
+    size_t format_len, len;
+    const char *format = lua_tolstring(L, -2, &format_len);
+    const char *text = lua_tolstring(L, -1, &len);
+    char ext[3] = {' ', ' ', ' '};
+    memcpy(ext, format, format_len < 3 ? format_len : 3);
+    reply_verbatim(w, text, len, ext);
+    lua_pop(L, 3);
+    return 1;
+}
+
 /* A table is an error ({err=}), a status ({ok=}), one of the RESP3 shapes,
  * or an array whose elements run from 1 up to the first nil. */
 static void write_table(lua_State *L, int index, reply_writer *w)
@@ -359,6 +407,8 @@ static void write_table(lua_State *L, int index, reply_writer *w)
         return;
     }
     lua_pop(L, 1);
+    if (write_big_number(L, index, w) || write_verbatim(L, index, w))
+        return;
     lua_getfield(L, index, "map");
     if (lua_type(L, -1) == LUA_TTABLE) {
         int map = lua_gettop(L);

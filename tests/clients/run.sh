@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# Runs the real-client suites (ioredis, node-redis; several major versions)
+# Runs the real-client suites (ioredis, node-redis, several major versions; BullMQ)
 # against a server binary: tests/clients/run.sh build/rivet-server, or
 # tests/clients/run.sh redis-server to check the tests themselves against Redis.
 # Each test file starts its own server on a free loopback port.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
-  echo "usage: $0 SERVER_BINARY" >&2
+  echo "usage: $0 SERVER_BINARY   (or: $0 --install, to only install the libraries)" >&2
   exit 2
 fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# Install exactly the locked versions, but only when node_modules is missing
+# or was installed from a different lock file.
+install_libraries() {
+  local lock_hash stamp
+  lock_hash="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
+  stamp="$here/node_modules/.rivet-lock-sha256"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+    echo "run.sh: installing client libraries (npm ci)" >&2
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$lock_hash" >"$stamp"
+  fi
+}
+
 server="$1"
+if [ "$server" = "--install" ]; then
+  install_libraries
+  exit 0
+fi
 if [[ "$server" == */* ]]; then
   # The tests run from this directory: make a relative path absolute first.
   server="$(cd "$(dirname "$server")" 2>/dev/null && pwd)/$(basename "$server")" || true
@@ -38,16 +55,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 cd "$here"
-
-# Install exactly the locked versions, but only when node_modules is missing
-# or was installed from a different lock file.
-lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
-stamp="node_modules/.rivet-lock-sha256"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "run.sh: installing client libraries (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
-  echo "$lock_hash" >"$stamp"
-fi
+install_libraries
 
 export RIVET_SERVER_BINARY="$server"
 echo "run.sh: client tests against $server" >&2

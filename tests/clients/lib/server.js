@@ -32,7 +32,8 @@ function freePort() {
   });
 }
 
-// One PING over a raw socket: true when the server answers +PONG.
+// One PING over a raw socket: true when the server answers, with +PONG or,
+// when started with --requirepass, with -NOAUTH.
 function pingOnce(port) {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: HOST });
@@ -46,7 +47,7 @@ function pingOnce(port) {
     socket.on('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString('latin1');
-      if (answer.includes('\r\n')) finish(answer.startsWith('+PONG'));
+      if (answer.includes('\r\n')) finish(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH'));
     });
   });
 }
