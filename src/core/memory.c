@@ -117,6 +117,15 @@ size_t mem_block_size(const void *ptr)
     return ptr ? usable_size((void *)ptr) : 0;
 }
 
+size_t mem_size_class(size_t size)
+{
+#ifdef RIVET_USE_JEMALLOC
+    return nallocx(size == 0 ? 1 : size, 0);
+#else
+    return size;
+#endif
+}
+
 const char *mem_allocator_name(void)
 {
 #ifdef RIVET_USE_JEMALLOC

@@ -15,9 +15,25 @@
  *   key length                 1 byte, or 4 when ENTRY_LONG_KEY
  *   key bytes
  *   embedded string bytes      only for ENCODING_EMBSTR
+ *   padding to 8, compact value only with ENTRY_EMBEDDED_VALUE: a small
+ *                              listpack or intset (hash, set, sorted set)
+ *                              kept inside the entry; value.pointer points
+ *                              at it
  * Keeping the timer inside the entry means a TTL costs no extra allocation and
  * no second index; the price is that adding or removing a TTL reallocates the
- * entry, which hashtable_replace and wheel_relocate make O(1). */
+ * entry, which hashtable_replace and wheel_relocate make O(1).
+ *
+ * Embedded compact values. A small collection would otherwise cost two
+ * allocations, each rounded up to an allocator size class; one allocation
+ * saves a block and one rounding. The type code changes compact values with
+ * functions that reallocate them, which cannot work on bytes inside the
+ * entry, so a writer first calls keyspace_object_for_update: an embedded
+ * value moves out to a block of its own, and the key is queued. The queue is
+ * drained (values folded back into their entries) by keyspace_set_time, which
+ * the server calls between batches of commands, never while a handler holds
+ * an entry or value pointer. Values set through keyspace_set_object are
+ * queued the same way, so the pointer a caller passed stays valid until the
+ * batch ends. */
 #include "rivet/keyspace.h"
 
 #include <stdbool.h>
@@ -25,6 +41,8 @@
 
 #include "rivet/hash.h"
 #include "rivet/hashtable.h"
+#include "rivet/intset.h"
+#include "rivet/listpack.h"
 #include "rivet/memory.h"
 #include "rivet/number.h"
 #include "rivet/wheel.h"
@@ -32,7 +50,7 @@
 /* ENTRY_FIELD_TIMER entries always carry the key timer slot too (unused
  * without ENTRY_TTL), so both timers sit at fixed offsets and each wheel can
  * find its entry from the timer's address. */
-enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2, ENTRY_FIELD_TIMER = 4 };
+enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2, ENTRY_FIELD_TIMER = 4, ENTRY_EMBEDDED_VALUE = 8 };
 #define ENTRY_TIMERS (ENTRY_TTL | ENTRY_FIELD_TIMER)
 
 struct kv_entry {
@@ -81,7 +99,14 @@ struct keyspace {
     /* Events that change nothing ("new" key, "keymiss"): notifications only. */
     keyspace_modified_fn event_hook;
     void *event_ctx;
+    /* Keys whose compact value may be folded into the entry at the next
+     * keyspace_set_time: records of (database index: int32, key length:
+     * uint32, key bytes). */
+    buffer embed_queue;
+    size_t embed_max; /* largest compact value kept inside an entry */
 };
+
+static void embed_queued(keyspace *ks);
 
 /* ---------- entry layout ---------- */
 
@@ -172,6 +197,57 @@ static kv_entry *entry_build(const char *key, size_t key_len, uint8_t timers, si
     return e;
 }
 
+/* ---------- embedded compact values ---------- */
+
+/* Where an embedded value starts: after the key (and embedded string, which
+ * a collection never has), rounded up so the value's header is aligned. */
+static size_t inline_offset(const kv_entry *e)
+{
+    size_t end =
+        (size_t)((const unsigned char *)key_bytes(e) + key_length(e) - (const unsigned char *)e);
+    return (end + 7) & ~(size_t)7;
+}
+
+static void *inline_value(const kv_entry *e)
+{
+    return (unsigned char *)e + inline_offset(e);
+}
+
+/* Bytes of a compact value that could live inside its entry, or 0 for values
+ * that cannot (strings, node-based encodings, lists' quicklists). */
+static size_t compact_size(const kv_entry *e)
+{
+    if (e->type != OBJECT_HASH && e->type != OBJECT_SET && e->type != OBJECT_ZSET)
+        return 0;
+    if (e->encoding == ENCODING_LISTPACK)
+        return listpack_bytes(e->value.pointer);
+    if (e->encoding == ENCODING_INTSET)
+        return intset_bytes(e->value.pointer);
+    return 0;
+}
+
+static bool is_embedded(const kv_entry *e)
+{
+    return (e->flags & ENTRY_EMBEDDED_VALUE) != 0;
+}
+
+/* Builds a copy of e under (key, key_len) with the timer slots `timers` and
+ * e's compact value (embedded or not) copied inside it. */
+static kv_entry *entry_build_with_value(const kv_entry *e, const char *key, size_t key_len,
+                                        uint8_t timers)
+{
+    size_t size = compact_size(e);
+    size_t offset = (entry_size(key_len, timers, 0) + 7) & ~(size_t)7;
+    kv_entry *n = entry_build(key, key_len, timers, offset - entry_size(key_len, timers, 0) + size);
+    n->access = e->access;
+    n->type = e->type;
+    n->encoding = e->encoding;
+    n->flags |= ENTRY_EMBEDDED_VALUE;
+    n->value.pointer = inline_value(n);
+    memcpy(n->value.pointer, e->value.pointer, size);
+    return n;
+}
+
 static uint64_t entry_hash(const hashtable_node *node)
 {
     const kv_entry *e = (const kv_entry *)node;
@@ -197,6 +273,8 @@ static void free_value(const keyspace *ks, kv_entry *e)
         }
         return;
     }
+    if (is_embedded(e))
+        return; /* freed with the entry */
     const object_methods *m = &ks->methods[e->type];
     if (m->free_value)
         m->free_value(e->value.pointer, (object_encoding)e->encoding);
@@ -206,7 +284,7 @@ static void free_value(const keyspace *ks, kv_entry *e)
  * one is set. Strings are always freed here: one block, one free(). */
 static void release_value(keyspace *ks, kv_entry *e, bool lazy)
 {
-    if (lazy && ks->lazy_free && e->type != OBJECT_STRING) {
+    if (lazy && ks->lazy_free && e->type != OBJECT_STRING && !is_embedded(e)) {
         ks->lazy_free(ks->lazy_ctx, (object_type)e->type, (object_encoding)e->encoding,
                       e->value.pointer);
         return;
@@ -260,6 +338,8 @@ keyspace *keyspace_create(int database_count, int64_t now_ms)
     ks->databases = mem_calloc(sizeof(database) * (size_t)database_count);
     ks->now_ms = now_ms;
     ks->start_ms = now_ms;
+    ks->embed_max = KEYSPACE_EMBED_MAX_DEFAULT;
+    buffer_init(&ks->embed_queue);
     for (int i = 0; i < database_count; i++) {
         ks->databases[i].ks = ks;
         ks->databases[i].id = i;
@@ -308,6 +388,7 @@ void keyspace_destroy(keyspace *ks)
         wheel_destroy(ks->databases[i].field_timers);
     }
     mem_free(ks->databases);
+    buffer_release(&ks->embed_queue);
     mem_free(ks);
 }
 
@@ -348,6 +429,8 @@ void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *c
 void keyspace_set_time(keyspace *ks, int64_t now_ms)
 {
     ks->now_ms = now_ms;
+    /* Called between command batches: no handler holds an entry now. */
+    embed_queued(ks);
 }
 
 int64_t keyspace_time(const keyspace *ks)
@@ -589,6 +672,90 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
     return e;
 }
 
+/* ---------- folding compact values into their entries ---------- */
+
+static void queue_embed(database *db, const kv_entry *e)
+{
+    size_t size = compact_size(e);
+    if (size == 0 || size > db->ks->embed_max)
+        return;
+    size_t key_len = key_length(e);
+    int32_t id = db->id;
+    uint32_t len = (uint32_t)key_len;
+    buffer_append(&db->ks->embed_queue, (const char *)&id, sizeof(id));
+    buffer_append(&db->ks->embed_queue, (const char *)&len, sizeof(len));
+    buffer_append(&db->ks->embed_queue, key_bytes(e), key_len);
+}
+
+/* Moves e's compact value inside e: in place when the entry's block already
+ * has the size the value needs, else into a rebuilt entry. */
+static void embed_value(database *db, kv_entry *e, uint64_t hash)
+{
+    size_t size = compact_size(e);
+    if (is_embedded(e) || size == 0 || size > db->ks->embed_max)
+        return;
+    void *value = e->value.pointer;
+    size_t needed = inline_offset(e) + size;
+    if (mem_size_class(needed) == mem_block_size(e)) {
+        memcpy(inline_value(e), value, size);
+        e->value.pointer = inline_value(e);
+        e->flags |= ENTRY_EMBEDDED_VALUE;
+        mem_free(value);
+        return;
+    }
+    kv_entry *n = entry_build_with_value(e, key_bytes(e), key_length(e), e->flags & ENTRY_TIMERS);
+    n->link.next = e->link.next;
+    hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+    if (e->flags & ENTRY_TTL) {
+        memcpy(entry_timer(n), entry_timer(e), sizeof(wheel_timer));
+        if (wheel_timer_is_scheduled(entry_timer(e)))
+            wheel_relocate(db->timers, entry_timer(e), entry_timer(n));
+    }
+    relocate_field_timer(db, e, n);
+    mem_free(e);
+    mem_free(value);
+}
+
+static void embed_queued(keyspace *ks)
+{
+    buffer *q = &ks->embed_queue;
+    size_t pos = 0;
+    while (pos + 8 <= q->len) {
+        int32_t id;
+        uint32_t len;
+        memcpy(&id, q->data + pos, sizeof(id));
+        memcpy(&len, q->data + pos + 4, sizeof(len));
+        const char *key = q->data + pos + 8;
+        pos += 8 + len;
+        if (id < 0 || id >= ks->database_count)
+            continue;
+        database *db = &ks->databases[id];
+        uint64_t hash = hash_bytes(key, len);
+        kv_entry *e = find(db, hash, key, len);
+        if (e)
+            embed_value(db, e, hash);
+    }
+    q->len = 0;
+    /* A queue that grew large (a snapshot load) gives its memory back. */
+    if (q->cap > 65536)
+        buffer_release(q);
+}
+
+void *keyspace_object_for_update(database *db, kv_entry *entry)
+{
+    if (is_embedded(entry)) {
+        entry->value.pointer = mem_dup(entry->value.pointer, compact_size(entry));
+        entry->flags &= (uint8_t)~ENTRY_EMBEDDED_VALUE;
+    }
+    queue_embed(db, entry);
+    return entry->value.pointer;
+}
+
+void keyspace_set_embed_max(keyspace *ks, size_t bytes)
+{
+    ks->embed_max = bytes;
+}
+
 /* ---------- writes ---------- */
 
 /* Builds a copy of e under (key, key_len) with the timer slots `timers`;
@@ -597,6 +764,8 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
 static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, uint8_t timers)
 {
     size_t embedded = e->encoding == ENCODING_EMBSTR ? e->value.embedded_len : 0;
+    if (is_embedded(e))
+        return entry_build_with_value(e, key, key_len, timers);
     kv_entry *n = entry_build(key, key_len, timers, embedded);
     n->access = e->access;
     n->type = e->type;
@@ -711,7 +880,9 @@ kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, obj
     n->type = (uint8_t)type;
     n->encoding = (uint8_t)encoding;
     n->value.pointer = value;
-    return install(db, hash, old, n);
+    n = install(db, hash, old, n);
+    queue_embed(db, n);
+    return n;
 }
 
 void keyspace_update_integer(kv_entry *entry, int64_t value)
@@ -824,9 +995,11 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
             buffer *b = e->value.pointer;
             n->value.pointer = raw_string_create(b->data, b->len);
         }
-    } else {
+    } else if (!is_embedded(e)) {
+        /* (An embedded value was copied with the entry.) */
         n->value.pointer =
             dst->ks->methods[e->type].copy_value(e->value.pointer, (object_encoding)e->encoding);
+        queue_embed(dst, n);
     }
     uint64_t hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, hash, true), hash, &n->link);
@@ -1193,6 +1366,8 @@ void *entry_object(const kv_entry *entry)
 void entry_set_object(kv_entry *entry, object_encoding encoding, void *value)
 {
     entry->encoding = (uint8_t)encoding;
+    if (is_embedded(entry) && value != entry->value.pointer)
+        entry->flags &= (uint8_t)~ENTRY_EMBEDDED_VALUE; /* the inline copy is dead now */
     entry->value.pointer = value;
 }
 
@@ -1227,6 +1402,8 @@ size_t entry_allocation_size(const kv_entry *entry)
 size_t keyspace_entry_memory(const keyspace *ks, const kv_entry *entry, size_t samples)
 {
     size_t bytes = mem_block_size(entry);
+    if (is_embedded(entry))
+        return bytes;
     if (entry->type == OBJECT_STRING) {
         if (entry->encoding == ENCODING_RAW) {
             const buffer *b = entry->value.pointer;
