@@ -231,6 +231,16 @@ static bool is_embedded(const kv_entry *e)
     return (e->flags & ENTRY_EMBEDDED_VALUE) != 0;
 }
 
+/* Whether one block for entry and value costs no more than two. Rounding the
+ * sum up can cost more than rounding the parts (a 26-byte entry and a 24-byte
+ * value fit 32 + 24 bytes; together they take 64). */
+static bool embedding_pays(size_t key_len, uint8_t timers, size_t value_size)
+{
+    size_t base = entry_size(key_len, timers, 0);
+    size_t together = ((base + 7) & ~(size_t)7) + value_size;
+    return mem_size_class(together) <= mem_size_class(base) + mem_size_class(value_size);
+}
+
 /* Builds a copy of e under (key, key_len) with the timer slots `timers` and
  * e's compact value (embedded or not) copied inside it. */
 static kv_entry *entry_build_with_value(const kv_entry *e, const char *key, size_t key_len,
@@ -694,6 +704,8 @@ static void embed_value(database *db, kv_entry *e, uint64_t hash)
     size_t size = compact_size(e);
     if (is_embedded(e) || size == 0 || size > db->ks->embed_max)
         return;
+    if (!embedding_pays(key_length(e), e->flags & ENTRY_TIMERS, size))
+        return;
     void *value = e->value.pointer;
     size_t needed = inline_offset(e) + size;
     if (mem_size_class(needed) == mem_block_size(e)) {
@@ -764,13 +776,15 @@ void keyspace_set_embed_max(keyspace *ks, size_t bytes)
 static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, uint8_t timers)
 {
     size_t embedded = e->encoding == ENCODING_EMBSTR ? e->value.embedded_len : 0;
-    if (is_embedded(e))
+    if (is_embedded(e) && embedding_pays(key_len, timers, compact_size(e)))
         return entry_build_with_value(e, key, key_len, timers);
     kv_entry *n = entry_build(key, key_len, timers, embedded);
     n->access = e->access;
     n->type = e->type;
     n->encoding = e->encoding;
     n->value = e->value;
+    if (is_embedded(e)) /* the new layout is cheaper with the value apart */
+        n->value.pointer = mem_dup(e->value.pointer, compact_size(e));
     if (embedded)
         memcpy(embedded_bytes(n), embedded_bytes(e), embedded);
     return n;
