@@ -28,7 +28,8 @@ size_t mem_used(void);
 /* Usable size of a block returned by mem_alloc (0 for NULL). */
 size_t mem_block_size(const void *ptr);
 /* Usable size a request of `size` bytes would get (the allocator's size
- * class), without allocating; `size` itself when the allocator cannot say. */
+ * class), without allocating; `size` rounded up to 16 when the allocator
+ * cannot say (libc, sanitizers). */
 size_t mem_size_class(size_t size);
 /* Returns unused dirty pages to the system (jemalloc); 0 on success. */
 int mem_purge(void);
