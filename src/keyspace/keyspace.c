@@ -232,8 +232,9 @@ static bool is_embedded(const kv_entry *e)
 }
 
 /* Whether one block for entry and value costs no more than two. Rounding the
- * sum up can cost more than rounding the parts (a 26-byte entry and a 24-byte
- * value fit 32 + 24 bytes; together they take 64). */
+ * sum up can cost more than rounding the parts: under jemalloc a 62-byte
+ * entry (a TTL and a 13-byte key) and a 72-byte listpack take 64 + 80 bytes;
+ * together, 136 bytes take 160. */
 static bool embedding_pays(size_t key_len, uint8_t timers, size_t value_size)
 {
     size_t base = entry_size(key_len, timers, 0);
