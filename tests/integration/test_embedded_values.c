@@ -229,6 +229,30 @@ static void test_transactions_and_scripts(void **state)
     redisFree(c);
 }
 
+static void test_embed_limit_is_configurable(void **state)
+{
+    redisContext *c = harness_connect(*state);
+    redisReply *reply = harness_command(c, "CONFIG GET embed-value-max-bytes");
+    assert_int_equal(reply->elements, 2);
+    assert_string_equal(reply->element[1]->str, "256");
+    freeReplyObject(reply);
+    expect_error_prefix(c, "ERR CONFIG SET failed", "CONFIG SET embed-value-max-bytes 65537");
+    expect_error_prefix(c, "ERR CONFIG SET failed", "CONFIG SET embed-value-max-bytes -1");
+
+    expect_status(c, "OK", "CONFIG SET embed-value-max-bytes 0");
+    expect_integer(c, 4,
+                   "HSET cfg:12345678 user user12345 email u12345@example.io role member age 45");
+    if (is_jemalloc(c)) /* apart: a 48-byte entry and an 80-byte listpack */
+        expect_integer(c, 128, "MEMORY USAGE cfg:12345678");
+    expect_status(c, "OK", "CONFIG SET embed-value-max-bytes 256");
+    /* The next write folds it in: 40 + 72 bytes, one 112-byte block. */
+    expect_integer(c, 0, "HSET cfg:12345678 age 46");
+    if (is_jemalloc(c))
+        expect_integer(c, 112, "MEMORY USAGE cfg:12345678");
+    expect_bulk(c, "46", "HGET cfg:12345678 age");
+    redisFree(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_sets_and_conversions),
         cmocka_unit_test(test_sorted_sets),
         cmocka_unit_test(test_transactions_and_scripts),
+        cmocka_unit_test(test_embed_limit_is_configurable),
     };
     return cmocka_run_group_tests(tests, server_setup, server_teardown);
 }
