@@ -99,11 +99,14 @@ struct keyspace {
     /* Events that change nothing ("new" key, "keymiss"): notifications only. */
     keyspace_modified_fn event_hook;
     void *event_ctx;
-    /* Keys whose compact value may be folded into the entry at the next
-     * keyspace_set_time: records of (database index: int32, key length:
-     * uint32, key bytes). */
+    /* Entries whose compact value may be folded in at the next
+     * keyspace_set_time (embed_record). */
     buffer embed_queue;
     size_t embed_max; /* largest compact value kept inside an entry */
+    /* The entry the last lookup found and its key's hash (queue_embed's
+     * shortcut; only ever compared, see entry_hash_of). */
+    const kv_entry *recent_entry;
+    uint64_t recent_hash;
 };
 
 static void embed_queued(keyspace *ks);
@@ -658,6 +661,8 @@ static kv_entry *lookup_live(database *db, const char *key, size_t key_len)
         expire_entry(db, e, hash);
         return NULL;
     }
+    db->ks->recent_entry = e;
+    db->ks->recent_hash = hash;
     return e;
 }
 
@@ -685,17 +690,32 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
 
 /* ---------- folding compact values into their entries ---------- */
 
-static void queue_embed(database *db, const kv_entry *e)
+/* A queued entry. The pointer may be stale by the time the queue is drained
+ * (the key deleted, its entry rebuilt): the drain uses it only after finding
+ * that exact address linked in the table under `hash`, and whatever entry is
+ * linked there is a live one, safe to fold. */
+typedef struct embed_record {
+    kv_entry *entry;
+    uint64_t hash;
+    int32_t db;
+} embed_record;
+
+static void queue_embed(database *db, const kv_entry *e, uint64_t hash)
 {
     size_t size = compact_size(e);
     if (size == 0 || size > db->ks->embed_max)
         return;
-    size_t key_len = key_length(e);
-    int32_t id = db->id;
-    uint32_t len = (uint32_t)key_len;
-    buffer_append(&db->ks->embed_queue, (const char *)&id, sizeof(id));
-    buffer_append(&db->ks->embed_queue, (const char *)&len, sizeof(len));
-    buffer_append(&db->ks->embed_queue, key_bytes(e), key_len);
+    embed_record r = {(kv_entry *)e, hash, db->id};
+    buffer_append(&db->ks->embed_queue, &r, sizeof(r));
+}
+
+/* The key's hash, without hashing again when e is what the last lookup
+ * found (the usual write: lookup, then keyspace_object_for_update). */
+static uint64_t entry_hash_of(const keyspace *ks, const kv_entry *e)
+{
+    if (e == ks->recent_entry)
+        return ks->recent_hash;
+    return hash_bytes(key_bytes(e), key_length(e));
 }
 
 /* Moves e's compact value inside e: in place when the entry's block already
@@ -732,21 +752,15 @@ static void embed_value(database *db, kv_entry *e, uint64_t hash)
 static void embed_queued(keyspace *ks)
 {
     buffer *q = &ks->embed_queue;
-    size_t pos = 0;
-    while (pos + 8 <= q->len) {
-        int32_t id;
-        uint32_t len;
-        memcpy(&id, q->data + pos, sizeof(id));
-        memcpy(&len, q->data + pos + 4, sizeof(len));
-        const char *key = q->data + pos + 8;
-        pos += 8 + len;
-        if (id < 0 || id >= ks->database_count)
+    for (size_t pos = 0; pos + sizeof(embed_record) <= q->len; pos += sizeof(embed_record)) {
+        embed_record r;
+        memcpy(&r, q->data + pos, sizeof(r));
+        if (r.db < 0 || r.db >= ks->database_count)
             continue;
-        database *db = &ks->databases[id];
-        uint64_t hash = hash_bytes(key, len);
-        kv_entry *e = find(db, hash, key, len);
-        if (e)
-            embed_value(db, e, hash);
+        database *db = &ks->databases[r.db];
+        hashtable *t = shard_for(db, r.hash, false);
+        if (t && hashtable_contains(t, r.hash, &r.entry->link))
+            embed_value(db, r.entry, r.hash);
     }
     q->len = 0;
     /* A queue that grew large (a snapshot load) gives its memory back. */
@@ -760,7 +774,7 @@ void *keyspace_object_for_update(database *db, kv_entry *entry)
         entry->value.pointer = mem_dup(entry->value.pointer, compact_size(entry));
         entry->flags &= (uint8_t)~ENTRY_EMBEDDED_VALUE;
     }
-    queue_embed(db, entry);
+    queue_embed(db, entry, entry_hash_of(db->ks, entry));
     return entry->value.pointer;
 }
 
@@ -896,7 +910,7 @@ kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, obj
     n->encoding = (uint8_t)encoding;
     n->value.pointer = value;
     n = install(db, hash, old, n);
-    queue_embed(db, n);
+    queue_embed(db, n, hash);
     return n;
 }
 
@@ -1005,6 +1019,7 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
     (void)src;
     bool ttl = (e->flags & ENTRY_TTL) != 0;
     kv_entry *n = entry_rebuild(e, new_key, new_key_len, e->flags & ENTRY_TIMERS);
+    uint64_t hash = hash_bytes(new_key, new_key_len);
     if (e->type == OBJECT_STRING) {
         if (e->encoding == ENCODING_RAW) {
             buffer *b = e->value.pointer;
@@ -1014,9 +1029,8 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
         /* (An embedded value was copied with the entry.) */
         n->value.pointer =
             dst->ks->methods[e->type].copy_value(e->value.pointer, (object_encoding)e->encoding);
-        queue_embed(dst, n);
+        queue_embed(dst, n, hash);
     }
-    uint64_t hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, hash, true), hash, &n->link);
     announce_new(dst, n);
     if (ttl) {
