@@ -85,6 +85,8 @@ typedef struct config {
     int64_t hash_max_listpack_entries, hash_max_listpack_value;
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value;
     int64_t zset_max_listpack_entries, zset_max_listpack_value;
+    /* Compact values up to this many bytes live inside their key's entry. */
+    int64_t embed_value_max_bytes;
     int64_t list_max_listpack_size, list_compress_depth;
     /* scripting */
     int64_t busy_reply_threshold; /* lua-time-limit, ms */

@@ -42,6 +42,9 @@ hashtable_node *hashtable_find(hashtable *table, uint64_t hash, const void *key,
 void hashtable_insert(hashtable *table, uint64_t hash, hashtable_node *node);
 /* Unlinks and returns the node with that key, or NULL. */
 hashtable_node *hashtable_remove(hashtable *table, uint64_t hash, const void *key, size_t keylen);
+/* Whether node is linked in the table under hash. Compares addresses only,
+ * so node may be a pointer to freed memory: it is never read. */
+int hashtable_contains(const hashtable *table, uint64_t hash, const hashtable_node *node);
 /* Puts new_node where old_node is (same key, e.g. after a realloc of the
  * caller's struct). old_node must be in the table; its memory is not read
  * except for its address, so it may already be freed. new_node->next must

@@ -110,7 +110,10 @@ void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *c
  * EVENT_KEY_MISS). Keyspace notifications are their only listener. */
 void keyspace_set_event_hook(keyspace *ks, keyspace_modified_fn hook, void *ctx);
 /* The time lookups judge expiry by; the server sets it once per command so a
- * command (or a script) sees one consistent clock. */
+ * command (or a script) sees one consistent clock. It is also the point
+ * where compact values queued by keyspace_object_for_update or
+ * keyspace_set_object are folded into their entries, so it must not be
+ * called while a caller holds entry or value pointers it will use again. */
 void keyspace_set_time(keyspace *ks, int64_t now_ms);
 int64_t keyspace_time(const keyspace *ks);
 keyspace_stats *keyspace_get_stats(keyspace *ks);
@@ -203,6 +206,17 @@ const char *entry_string(const kv_entry *entry, char scratch[32], size_t *len);
 /* Nonzero and *value set when a string entry holds a canonical int64. */
 int entry_string_integer(const kv_entry *entry, int64_t *value);
 void *entry_object(const kv_entry *entry);
+/* The value of a hash, set or sorted set entry for a change (or to be freed
+ * by the caller after entry_set_object replaced it). A small compact value
+ * (listpack, intset) lives inside its entry between command batches, where
+ * the type's functions could not reallocate it: this moves it out to a block
+ * of its own first. Either way the key is queued, and keyspace_set_time folds
+ * the value (if still compact and small) back into its entry. The entry does
+ * not move. Read-only access keeps using entry_object. */
+void *keyspace_object_for_update(database *db, kv_entry *entry);
+/* Compact values up to this many bytes are kept inside their entry (0: never). */
+#define KEYSPACE_EMBED_MAX_DEFAULT 256
+void keyspace_set_embed_max(keyspace *ks, size_t bytes);
 /* Replaces the pointer held by a non-string entry (e.g. after an encoding
  * conversion); the caller frees the old structure. */
 void entry_set_object(kv_entry *entry, object_encoding encoding, void *value);

@@ -27,6 +27,10 @@ void mem_account(int64_t delta);
 size_t mem_used(void);
 /* Usable size of a block returned by mem_alloc (0 for NULL). */
 size_t mem_block_size(const void *ptr);
+/* Usable size a request of `size` bytes would get (the allocator's size
+ * class), without allocating; `size` rounded up to 16 when the allocator
+ * cannot say (libc, sanitizers). */
+size_t mem_size_class(size_t size);
 /* Returns unused dirty pages to the system (jemalloc); 0 on success. */
 int mem_purge(void);
 /* Appends the allocator's statistics report as text to out (a string

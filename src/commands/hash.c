@@ -370,7 +370,11 @@ static kv_entry *lookup_write_hash(client *c, int *wrong_type)
         *wrong_type = 1;
         return NULL;
     }
-    return reclaim_on_access(c, e);
+    e = reclaim_on_access(c, e);
+    /* Every caller may change the hash: see keyspace_object_for_update. */
+    if (e)
+        keyspace_object_for_update(c->db, e);
+    return e;
 }
 
 /* An empty listpack hash under argv[1]; the caller adds a pair at once, so
@@ -1542,7 +1546,7 @@ static size_t hash_free_effort(const void *ptr, object_encoding encoding)
 static size_t hash_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
 {
     if (encoding == ENCODING_LISTPACK)
-        return listpack_bytes(ptr);
+        return mem_block_size(ptr);
     if (encoding == ENCODING_HASHTABLE_TTL) {
         const hash_with_ttl *h = ptr;
         return mem_block_size(h) + field_table_memory(h->table, samples) +
@@ -1686,5 +1690,6 @@ void hash_value_parts(object_encoding encoding, void *ptr, field_table **table,
 void hash_entry_set_field_ttl(database *db, kv_entry **entry, const char *field, size_t len,
                               int64_t deadline)
 {
+    keyspace_object_for_update(db, *entry);
     hash_set_field_ttl(db, entry, field, len, deadline);
 }

@@ -80,6 +80,13 @@ static set_value set_of(const kv_entry *e)
     return s;
 }
 
+/* The set of a key about to change: see keyspace_object_for_update. */
+static set_value set_for_update(client *c, kv_entry *e)
+{
+    set_value s = {entry_encoding(e), keyspace_object_for_update(c->db, e)};
+    return s;
+}
+
 static set_value set_create_encoded(object_encoding encoding)
 {
     set_value s = {encoding, NULL};
@@ -354,9 +361,9 @@ static size_t set_free_effort(const void *ptr, object_encoding encoding)
 static size_t set_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
 {
     if (encoding == ENCODING_INTSET)
-        return intset_bytes(ptr);
+        return mem_block_size(ptr);
     if (encoding == ENCODING_LISTPACK)
-        return listpack_bytes(ptr);
+        return mem_block_size(ptr);
     return member_table_memory((member_table *)ptr, samples);
 }
 
@@ -436,7 +443,8 @@ static void command_sadd(client *c)
     kv_entry *e = lookup_write_set(c, 1, &wrong_type);
     if (wrong_type)
         return;
-    set_value s = e ? set_of(e) : set_create(c->argv[2], c->argv_len[2], (size_t)c->argc - 2);
+    set_value s =
+        e ? set_for_update(c, e) : set_create(c->argv[2], c->argv_len[2], (size_t)c->argc - 2);
     int64_t added = 0;
     for (int i = 2; i < c->argc; i++)
         added += set_add(&s, c->argv[i], c->argv_len[i]);
@@ -459,7 +467,7 @@ static void command_srem(client *c)
         reply_integer(&c->reply, 0);
         return;
     }
-    set_value s = set_of(e);
+    set_value s = set_for_update(c, e);
     int64_t removed = 0;
     for (int i = 2; i < c->argc && set_size(&s) > 0; i++)
         removed += set_remove(&s, c->argv[i], c->argv_len[i]);
@@ -539,7 +547,7 @@ static void command_smove(client *c)
         reply_error(&c->reply, ERR_WRONGTYPE);
         return;
     }
-    set_value from = set_of(source);
+    set_value from = set_for_update(c, source);
     if (source == target) {
         reply_integer(&c->reply, set_contains(&from, member_data, member_len));
         return;
@@ -556,7 +564,7 @@ static void command_smove(client *c)
 
     int added;
     if (target) {
-        set_value to = set_of(target);
+        set_value to = set_for_update(c, target);
         added = set_add(&to, member_data, member_len);
         entry_set_object(target, to.encoding, to.ptr);
     } else {
@@ -586,7 +594,7 @@ static void command_spop_count(client *c)
         reply_set(&c->reply, 0);
         return;
     }
-    set_value s = set_of(e);
+    set_value s = set_for_update(c, e);
     size_t size = set_size(&s);
 
     /* Everything goes: reply with the whole set and drop the key. */
@@ -644,7 +652,7 @@ static void command_spop(client *c)
         reply_null(&c->reply);
         return;
     }
-    set_value s = set_of(e);
+    set_value s = set_for_update(c, e);
     set_member m;
     set_position where;
     set_random(&s, &m, &where);

@@ -74,6 +74,13 @@ static zset_value zset_of(const kv_entry *e)
     return z;
 }
 
+/* The set of a key about to change: see keyspace_object_for_update. */
+static zset_value zset_for_update(client *c, kv_entry *e)
+{
+    zset_value z = {entry_encoding(e), keyspace_object_for_update(c->db, e)};
+    return z;
+}
+
 static void zset_free_value(void *ptr, object_encoding encoding)
 {
     if (encoding == ENCODING_LISTPACK)
@@ -90,7 +97,7 @@ static size_t zset_free_effort(const void *ptr, object_encoding encoding)
 static size_t zset_memory_usage(const void *ptr, object_encoding encoding, size_t samples)
 {
     if (encoding == ENCODING_LISTPACK)
-        return listpack_bytes(ptr);
+        return mem_block_size(ptr);
     return skiplist_memory(ptr, samples);
 }
 
@@ -929,7 +936,7 @@ static void zadd_generic(client *c, unsigned flags, int first_option)
     size_t added = 0, updated = 0, processed = 0;
     double score = 0;
     if (e || !(flags & ZADD_XX)) {
-        zset_value z = e ? zset_of(e) : zset_create_for(c->argv_len[index + 1]);
+        zset_value z = e ? zset_for_update(c, e) : zset_create_for(c->argv_len[index + 1]);
         for (size_t j = 0; j < pairs; j++) {
             int i = index + 2 * (int)j + 1;
             int outcome = zset_add(&z, scores[j], c->argv[i], c->argv_len[i], flags, &score);
@@ -993,7 +1000,7 @@ static void command_zrem(client *c)
         reply_integer(&c->reply, 0);
         return;
     }
-    zset_value z = zset_of(e);
+    zset_value z = zset_for_update(c, e);
     int64_t removed = 0;
     for (int i = 2; i < c->argc; i++) {
         removed += zset_remove(&z, c->argv[i], c->argv_len[i]);
@@ -1421,7 +1428,7 @@ static void remove_range_generic(client *c, int kind)
         reply_integer(&c->reply, 0);
         return;
     }
-    zset_value z = zset_of(e);
+    zset_value z = zset_for_update(c, e);
     size_t removed = 0;
     const char *event;
     if (kind == RANGE_RANK) {
@@ -1484,7 +1491,7 @@ static void pop_generic(client *c, int reverse)
         reply_empty_array(&c->reply);
         return;
     }
-    zset_value z = zset_of(e);
+    zset_value z = zset_for_update(c, e);
     size_t length = zset_length(&z);
     size_t n = (uint64_t)count < length ? (size_t)count : length;
     if (has_count)
@@ -1530,7 +1537,7 @@ static void command_zpopmax(client *c)
 static void pop_with_key(client *c, int key_index, kv_entry *e, int reverse, size_t count,
                          int nested)
 {
-    zset_value z = zset_of(e);
+    zset_value z = zset_for_update(c, e);
     size_t length = zset_length(&z);
     size_t n = count < length ? count : length;
     reply_array(&c->reply, nested ? 2 : 3);

@@ -278,6 +278,17 @@ hashtable_node *hashtable_remove(hashtable *table, uint64_t hash, const void *ke
     return node;
 }
 
+int hashtable_contains(const hashtable *table, uint64_t hash, const hashtable_node *node)
+{
+    for (int w = 0; w < 2 && table->buckets[w] != NULL; w++) {
+        for (const hashtable_node *n = table->buckets[w][hash & (table->bucket_count[w] - 1)]; n;
+             n = n->next)
+            if (n == node)
+                return 1;
+    }
+    return 0;
+}
+
 void hashtable_replace(hashtable *table, uint64_t hash, hashtable_node *old_node,
                        hashtable_node *new_node)
 {

@@ -21,6 +21,9 @@
 #define usable_size(p) malloc_usable_size(p)
 #endif
 
+/* Sizes up to 8 x (SMALL_CLASS_STEPS - 1) bytes have their class cached. */
+#define SMALL_CLASS_STEPS 129
+
 static size_t used_bytes;
 static _Thread_local int in_background;
 static _Thread_local int64_t background_delta;
@@ -115,6 +118,30 @@ size_t mem_used(void)
 size_t mem_block_size(const void *ptr)
 {
     return ptr ? usable_size((void *)ptr) : 0;
+}
+
+size_t mem_size_class(size_t size)
+{
+#ifdef RIVET_USE_JEMALLOC
+    /* nallocx costs tens of instructions and the keyspace asks on every
+     * write to a small collection: small sizes are remembered, per 8 bytes
+     * (classes below 4 KB are multiples of 8, so a whole step shares one). */
+    static uint16_t small[SMALL_CLASS_STEPS];
+    if (size == 0)
+        size = 1;
+    size_t step = (size + 7) / 8;
+    if (step < SMALL_CLASS_STEPS) {
+        if (small[step] == 0)
+            small[step] = (uint16_t)nallocx(step * 8, 0);
+        return small[step];
+    }
+    return nallocx(size, 0);
+#else
+    /* libc mallocs hand out 16-byte granules (plus a header we cannot see);
+     * sanitizer allocators report the exact request. 16 is a fair model of
+     * either when deciding whether one block beats two. */
+    return (size + 15) & ~(size_t)15;
+#endif
 }
 
 const char *mem_allocator_name(void)

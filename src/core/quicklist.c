@@ -151,9 +151,10 @@ quicklist *quicklist_duplicate(const quicklist *ql)
 
 size_t quicklist_memory(const quicklist *ql)
 {
-    size_t bytes = sizeof(*ql);
+    /* Block sizes, not struct sizes: what the allocator really holds. */
+    size_t bytes = mem_block_size(ql);
     for (const quicklist_node *node = ql->head; node; node = node->next)
-        bytes += sizeof(*node) + listpack_bytes(node->entries);
+        bytes += mem_block_size(node) + mem_block_size(node->entries);
     return bytes;
 }
 

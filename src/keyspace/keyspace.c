@@ -15,9 +15,25 @@
  *   key length                 1 byte, or 4 when ENTRY_LONG_KEY
  *   key bytes
  *   embedded string bytes      only for ENCODING_EMBSTR
+ *   padding to 8, compact value only with ENTRY_EMBEDDED_VALUE: a small
+ *                              listpack or intset (hash, set, sorted set)
+ *                              kept inside the entry; value.pointer points
+ *                              at it
  * Keeping the timer inside the entry means a TTL costs no extra allocation and
  * no second index; the price is that adding or removing a TTL reallocates the
- * entry, which hashtable_replace and wheel_relocate make O(1). */
+ * entry, which hashtable_replace and wheel_relocate make O(1).
+ *
+ * Embedded compact values. A small collection would otherwise cost two
+ * allocations, each rounded up to an allocator size class; one allocation
+ * saves a block and one rounding. The type code changes compact values with
+ * functions that reallocate them, which cannot work on bytes inside the
+ * entry, so a writer first calls keyspace_object_for_update: an embedded
+ * value moves out to a block of its own, and the key is queued. The queue is
+ * drained (values folded back into their entries) by keyspace_set_time, which
+ * the server calls between batches of commands, never while a handler holds
+ * an entry or value pointer. Values set through keyspace_set_object are
+ * queued the same way, so the pointer a caller passed stays valid until the
+ * batch ends. */
 #include "rivet/keyspace.h"
 
 #include <stdbool.h>
@@ -25,6 +41,8 @@
 
 #include "rivet/hash.h"
 #include "rivet/hashtable.h"
+#include "rivet/intset.h"
+#include "rivet/listpack.h"
 #include "rivet/memory.h"
 #include "rivet/number.h"
 #include "rivet/wheel.h"
@@ -32,7 +50,7 @@
 /* ENTRY_FIELD_TIMER entries always carry the key timer slot too (unused
  * without ENTRY_TTL), so both timers sit at fixed offsets and each wheel can
  * find its entry from the timer's address. */
-enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2, ENTRY_FIELD_TIMER = 4 };
+enum { ENTRY_TTL = 1, ENTRY_LONG_KEY = 2, ENTRY_FIELD_TIMER = 4, ENTRY_EMBEDDED_VALUE = 8 };
 #define ENTRY_TIMERS (ENTRY_TTL | ENTRY_FIELD_TIMER)
 
 struct kv_entry {
@@ -81,7 +99,17 @@ struct keyspace {
     /* Events that change nothing ("new" key, "keymiss"): notifications only. */
     keyspace_modified_fn event_hook;
     void *event_ctx;
+    /* Entries whose compact value may be folded in at the next
+     * keyspace_set_time (embed_record). */
+    buffer embed_queue;
+    size_t embed_max; /* largest compact value kept inside an entry */
+    /* The entry the last lookup found and its key's hash (queue_embed's
+     * shortcut; only ever compared, see entry_hash_of). */
+    const kv_entry *recent_entry;
+    uint64_t recent_hash;
 };
+
+static void embed_queued(keyspace *ks);
 
 /* ---------- entry layout ---------- */
 
@@ -172,6 +200,68 @@ static kv_entry *entry_build(const char *key, size_t key_len, uint8_t timers, si
     return e;
 }
 
+/* ---------- embedded compact values ---------- */
+
+/* Where an embedded value starts: after the key (and embedded string, which
+ * a collection never has), rounded up so the value's header is aligned. */
+static size_t inline_offset(const kv_entry *e)
+{
+    size_t end =
+        (size_t)((const unsigned char *)key_bytes(e) + key_length(e) - (const unsigned char *)e);
+    return (end + 7) & ~(size_t)7;
+}
+
+static void *inline_value(const kv_entry *e)
+{
+    return (unsigned char *)e + inline_offset(e);
+}
+
+/* Bytes of a compact value that could live inside its entry, or 0 for values
+ * that cannot (strings, node-based encodings, lists' quicklists). */
+static size_t compact_size(const kv_entry *e)
+{
+    if (e->type != OBJECT_HASH && e->type != OBJECT_SET && e->type != OBJECT_ZSET)
+        return 0;
+    if (e->encoding == ENCODING_LISTPACK)
+        return listpack_bytes(e->value.pointer);
+    if (e->encoding == ENCODING_INTSET)
+        return intset_bytes(e->value.pointer);
+    return 0;
+}
+
+static bool is_embedded(const kv_entry *e)
+{
+    return (e->flags & ENTRY_EMBEDDED_VALUE) != 0;
+}
+
+/* Whether one block for entry and value costs no more than two. Rounding the
+ * sum up can cost more than rounding the parts: under jemalloc a 62-byte
+ * entry (a TTL and a 13-byte key) and a 72-byte listpack take 64 + 80 bytes;
+ * together, 136 bytes take 160. */
+static bool embedding_pays(size_t key_len, uint8_t timers, size_t value_size)
+{
+    size_t base = entry_size(key_len, timers, 0);
+    size_t together = ((base + 7) & ~(size_t)7) + value_size;
+    return mem_size_class(together) <= mem_size_class(base) + mem_size_class(value_size);
+}
+
+/* Builds a copy of e under (key, key_len) with the timer slots `timers` and
+ * e's compact value (embedded or not) copied inside it. */
+static kv_entry *entry_build_with_value(const kv_entry *e, const char *key, size_t key_len,
+                                        uint8_t timers)
+{
+    size_t size = compact_size(e);
+    size_t offset = (entry_size(key_len, timers, 0) + 7) & ~(size_t)7;
+    kv_entry *n = entry_build(key, key_len, timers, offset - entry_size(key_len, timers, 0) + size);
+    n->access = e->access;
+    n->type = e->type;
+    n->encoding = e->encoding;
+    n->flags |= ENTRY_EMBEDDED_VALUE;
+    n->value.pointer = inline_value(n);
+    memcpy(n->value.pointer, e->value.pointer, size);
+    return n;
+}
+
 static uint64_t entry_hash(const hashtable_node *node)
 {
     const kv_entry *e = (const kv_entry *)node;
@@ -197,6 +287,8 @@ static void free_value(const keyspace *ks, kv_entry *e)
         }
         return;
     }
+    if (is_embedded(e))
+        return; /* freed with the entry */
     const object_methods *m = &ks->methods[e->type];
     if (m->free_value)
         m->free_value(e->value.pointer, (object_encoding)e->encoding);
@@ -206,7 +298,7 @@ static void free_value(const keyspace *ks, kv_entry *e)
  * one is set. Strings are always freed here: one block, one free(). */
 static void release_value(keyspace *ks, kv_entry *e, bool lazy)
 {
-    if (lazy && ks->lazy_free && e->type != OBJECT_STRING) {
+    if (lazy && ks->lazy_free && e->type != OBJECT_STRING && !is_embedded(e)) {
         ks->lazy_free(ks->lazy_ctx, (object_type)e->type, (object_encoding)e->encoding,
                       e->value.pointer);
         return;
@@ -260,6 +352,8 @@ keyspace *keyspace_create(int database_count, int64_t now_ms)
     ks->databases = mem_calloc(sizeof(database) * (size_t)database_count);
     ks->now_ms = now_ms;
     ks->start_ms = now_ms;
+    ks->embed_max = KEYSPACE_EMBED_MAX_DEFAULT;
+    buffer_init(&ks->embed_queue);
     for (int i = 0; i < database_count; i++) {
         ks->databases[i].ks = ks;
         ks->databases[i].id = i;
@@ -308,6 +402,7 @@ void keyspace_destroy(keyspace *ks)
         wheel_destroy(ks->databases[i].field_timers);
     }
     mem_free(ks->databases);
+    buffer_release(&ks->embed_queue);
     mem_free(ks);
 }
 
@@ -348,6 +443,8 @@ void keyspace_set_modified_hook(keyspace *ks, keyspace_modified_fn hook, void *c
 void keyspace_set_time(keyspace *ks, int64_t now_ms)
 {
     ks->now_ms = now_ms;
+    /* Called between command batches: no handler holds an entry now. */
+    embed_queued(ks);
 }
 
 int64_t keyspace_time(const keyspace *ks)
@@ -564,6 +661,8 @@ static kv_entry *lookup_live(database *db, const char *key, size_t key_len)
         expire_entry(db, e, hash);
         return NULL;
     }
+    db->ks->recent_entry = e;
+    db->ks->recent_hash = hash;
     return e;
 }
 
@@ -589,6 +688,101 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
     return e;
 }
 
+/* ---------- folding compact values into their entries ---------- */
+
+/* A queued entry. The pointer may be stale by the time the queue is drained
+ * (the key deleted, its entry rebuilt): the drain uses it only after finding
+ * that exact address linked in the table under `hash`, and whatever entry is
+ * linked there is a live one, safe to fold. */
+typedef struct embed_record {
+    kv_entry *entry;
+    uint64_t hash;
+    int32_t db;
+} embed_record;
+
+static void queue_embed(database *db, const kv_entry *e, uint64_t hash)
+{
+    size_t size = compact_size(e);
+    if (size == 0 || size > db->ks->embed_max)
+        return;
+    embed_record r = {(kv_entry *)e, hash, db->id};
+    buffer_append(&db->ks->embed_queue, &r, sizeof(r));
+}
+
+/* The key's hash, without hashing again when e is what the last lookup
+ * found (the usual write: lookup, then keyspace_object_for_update). */
+static uint64_t entry_hash_of(const keyspace *ks, const kv_entry *e)
+{
+    if (e == ks->recent_entry)
+        return ks->recent_hash;
+    return hash_bytes(key_bytes(e), key_length(e));
+}
+
+/* Moves e's compact value inside e: in place when the entry's block already
+ * has the size the value needs, else into a rebuilt entry. */
+static void embed_value(database *db, kv_entry *e, uint64_t hash)
+{
+    size_t size = compact_size(e);
+    if (is_embedded(e) || size == 0 || size > db->ks->embed_max)
+        return;
+    if (!embedding_pays(key_length(e), e->flags & ENTRY_TIMERS, size))
+        return;
+    void *value = e->value.pointer;
+    size_t needed = inline_offset(e) + size;
+    if (mem_size_class(needed) == mem_block_size(e)) {
+        memcpy(inline_value(e), value, size);
+        e->value.pointer = inline_value(e);
+        e->flags |= ENTRY_EMBEDDED_VALUE;
+        mem_free(value);
+        return;
+    }
+    kv_entry *n = entry_build_with_value(e, key_bytes(e), key_length(e), e->flags & ENTRY_TIMERS);
+    n->link.next = e->link.next;
+    hashtable_replace(shard_for(db, hash, false), hash, &e->link, &n->link);
+    if (e->flags & ENTRY_TTL) {
+        memcpy(entry_timer(n), entry_timer(e), sizeof(wheel_timer));
+        if (wheel_timer_is_scheduled(entry_timer(e)))
+            wheel_relocate(db->timers, entry_timer(e), entry_timer(n));
+    }
+    relocate_field_timer(db, e, n);
+    mem_free(e);
+    mem_free(value);
+}
+
+static void embed_queued(keyspace *ks)
+{
+    buffer *q = &ks->embed_queue;
+    for (size_t pos = 0; pos + sizeof(embed_record) <= q->len; pos += sizeof(embed_record)) {
+        embed_record r;
+        memcpy(&r, q->data + pos, sizeof(r));
+        if (r.db < 0 || r.db >= ks->database_count)
+            continue;
+        database *db = &ks->databases[r.db];
+        hashtable *t = shard_for(db, r.hash, false);
+        if (t && hashtable_contains(t, r.hash, &r.entry->link))
+            embed_value(db, r.entry, r.hash);
+    }
+    q->len = 0;
+    /* A queue that grew large (a snapshot load) gives its memory back. */
+    if (q->cap > 65536)
+        buffer_release(q);
+}
+
+void *keyspace_object_for_update(database *db, kv_entry *entry)
+{
+    if (is_embedded(entry)) {
+        entry->value.pointer = mem_dup(entry->value.pointer, compact_size(entry));
+        entry->flags &= (uint8_t)~ENTRY_EMBEDDED_VALUE;
+    }
+    queue_embed(db, entry, entry_hash_of(db->ks, entry));
+    return entry->value.pointer;
+}
+
+void keyspace_set_embed_max(keyspace *ks, size_t bytes)
+{
+    ks->embed_max = bytes;
+}
+
 /* ---------- writes ---------- */
 
 /* Builds a copy of e under (key, key_len) with the timer slots `timers`;
@@ -597,11 +791,15 @@ kv_entry *keyspace_lookup_read(database *db, const char *key, size_t key_len, in
 static kv_entry *entry_rebuild(const kv_entry *e, const char *key, size_t key_len, uint8_t timers)
 {
     size_t embedded = e->encoding == ENCODING_EMBSTR ? e->value.embedded_len : 0;
+    if (is_embedded(e) && embedding_pays(key_len, timers, compact_size(e)))
+        return entry_build_with_value(e, key, key_len, timers);
     kv_entry *n = entry_build(key, key_len, timers, embedded);
     n->access = e->access;
     n->type = e->type;
     n->encoding = e->encoding;
     n->value = e->value;
+    if (is_embedded(e)) /* the new layout is cheaper with the value apart */
+        n->value.pointer = mem_dup(e->value.pointer, compact_size(e));
     if (embedded)
         memcpy(embedded_bytes(n), embedded_bytes(e), embedded);
     return n;
@@ -711,7 +909,9 @@ kv_entry *keyspace_set_object(database *db, const char *key, size_t key_len, obj
     n->type = (uint8_t)type;
     n->encoding = (uint8_t)encoding;
     n->value.pointer = value;
-    return install(db, hash, old, n);
+    n = install(db, hash, old, n);
+    queue_embed(db, n, hash);
+    return n;
 }
 
 void keyspace_update_integer(kv_entry *entry, int64_t value)
@@ -819,16 +1019,18 @@ kv_entry *keyspace_copy(database *src, kv_entry *e, database *dst, const char *n
     (void)src;
     bool ttl = (e->flags & ENTRY_TTL) != 0;
     kv_entry *n = entry_rebuild(e, new_key, new_key_len, e->flags & ENTRY_TIMERS);
+    uint64_t hash = hash_bytes(new_key, new_key_len);
     if (e->type == OBJECT_STRING) {
         if (e->encoding == ENCODING_RAW) {
             buffer *b = e->value.pointer;
             n->value.pointer = raw_string_create(b->data, b->len);
         }
-    } else {
+    } else if (!is_embedded(e)) {
+        /* (An embedded value was copied with the entry.) */
         n->value.pointer =
             dst->ks->methods[e->type].copy_value(e->value.pointer, (object_encoding)e->encoding);
+        queue_embed(dst, n, hash);
     }
-    uint64_t hash = hash_bytes(new_key, new_key_len);
     hashtable_insert(shard_for(dst, hash, true), hash, &n->link);
     announce_new(dst, n);
     if (ttl) {
@@ -1193,6 +1395,8 @@ void *entry_object(const kv_entry *entry)
 void entry_set_object(kv_entry *entry, object_encoding encoding, void *value)
 {
     entry->encoding = (uint8_t)encoding;
+    if (is_embedded(entry) && value != entry->value.pointer)
+        entry->flags &= (uint8_t)~ENTRY_EMBEDDED_VALUE; /* the inline copy is dead now */
     entry->value.pointer = value;
 }
 
@@ -1227,6 +1431,8 @@ size_t entry_allocation_size(const kv_entry *entry)
 size_t keyspace_entry_memory(const keyspace *ks, const kv_entry *entry, size_t samples)
 {
     size_t bytes = mem_block_size(entry);
+    if (is_embedded(entry))
+        return bytes;
     if (entry->type == OBJECT_STRING) {
         if (entry->encoding == ENCODING_RAW) {
             const buffer *b = entry->value.pointer;

@@ -222,6 +222,7 @@ static const directive directives[] = {
     MEMORY("set-max-listpack-value", FIELD(set_max_listpack_value), "64", 0, LLONG_MAX64, 0),
     INT("zset-max-listpack-entries", FIELD(zset_max_listpack_entries), "128", 0, LLONG_MAX64, 0),
     MEMORY("zset-max-listpack-value", FIELD(zset_max_listpack_value), "64", 0, LLONG_MAX64, 0),
+    MEMORY("embed-value-max-bytes", FIELD(embed_value_max_bytes), "256", 0, 65536, 0),
     INT("list-max-listpack-size", FIELD(list_max_listpack_size), "-2", INT_MIN64, INT_MAX64, 0),
     INT("list-compress-depth", FIELD(list_compress_depth), "0", 0, INT_MAX64, 0),
 

@@ -95,6 +95,8 @@ void server_config_changed(const char *name)
         server_apply_access_mode();
     if (strncasecmp(name, "lazyfree-", 9) == 0)
         lazyfree_configure(server.keyspace);
+    if (strcasecmp(name, "embed-value-max-bytes") == 0)
+        keyspace_set_embed_max(server.keyspace, (size_t)server.config.embed_value_max_bytes);
 }
 
 void server_apply_access_mode(void)

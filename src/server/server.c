@@ -218,6 +218,7 @@ static int start(int argc, char **argv)
                                 "/path/to/rivet.conf");
 
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
+    keyspace_set_embed_max(server.keyspace, (size_t)server.config.embed_value_max_bytes);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
     keyspace_set_event_hook(server.keyspace, server_key_event, NULL);
     server_apply_access_mode();

@@ -617,6 +617,7 @@ static void test_config_get(void **state)
         "zset-max-ziplist-entries",
         "zset-max-listpack-value",
         "zset-max-ziplist-value",
+        "embed-value-max-bytes",
         "list-max-listpack-size",
         "list-max-ziplist-size",
         "counter-window-max-buckets",
