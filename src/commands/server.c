@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "rivet/aof.h"
 #include "rivet/errorstats.h"
 #include "rivet/glob.h"
 #include "rivet/memory.h"
@@ -427,6 +428,12 @@ void command_debug(client *c)
         debug_object(c);
     } else if (argument_is(c, 1, "reload")) {
         debug_reload(c);
+    } else if (argument_is(c, 1, "loadaof") && c->argc == 2) {
+        char err[128];
+        if (aof_reload(err, sizeof(err)) == 0)
+            reply_ok(&c->reply);
+        else
+            reply_error(&c->reply, err);
     } else if (argument_is(c, 1, "set-active-expire") && c->argc == 3) {
         int64_t on;
         if (!argument_int64(c, 2, &on))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 #include "rivet/evict.h"
 #include "rivet/memory.h"
@@ -342,7 +343,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         connection_close_now(conn);
         return;
     }
-    flush_connection(conn);
+    /* Writes waiting for the AOF: the replies go out after the one write
+     * (and, with appendfsync always, the one fsync) of this loop iteration,
+     * together with every other client's (group commit). */
+    if (aof_needs_flush())
+        mark_pending(conn);
+    else
+        flush_connection(conn);
 }
 
 /* ---------- accepting ---------- */
@@ -464,6 +471,9 @@ static void on_before_poll(uv_prepare_t *handle)
     /* Broadcast-mode invalidations collected during this iteration's
      * commands go out as one message per client and prefix. */
     tracking_send_broadcasts();
+    /* The AOF first: no reply of this iteration leaves before its writes
+     * are in the file (and synced, with appendfsync always). */
+    aof_flush(0);
     /* Clients that got replies from elsewhere (or must close) are handled
      * once per loop iteration, after all reads of that iteration. */
     while (net()->pending) {
@@ -482,8 +492,11 @@ static void on_before_poll(uv_prepare_t *handle)
             check_output_limit(conn);
             if (conn->client->flags & CLIENT_CLOSE_ASAP)
                 connection_close_now(conn);
-            else
+            else {
+                if (aof_needs_flush()) /* resumed input wrote something */
+                    aof_flush(0);
                 flush_connection(conn);
+            }
         }
     }
     if (server.shutdown_requested && !net()->stopping)
