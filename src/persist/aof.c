@@ -41,7 +41,7 @@
 #define FSYNC_ALWAYS   2
 
 static aof_status status = {.last_rewrite_ok = 1, .last_rewrite_seconds = -1, .last_write_ok = 1};
-static aof_manifest manifest;
+static aof_manifest manifest = {.next_base_seq = 1, .next_incr_seq = 1};
 static buffer pending;       /* commands not yet written */
 static int incr_fd = -1;     /* the incremental file being appended to */
 static int selected_db = -1; /* the db the incremental file is in */
