@@ -101,12 +101,22 @@ size_t aof_buffer_length(void);
 void aof_feed(int db, int argc, const char *const *argv, const size_t *lens);
 /* Appends RESP bytes already built for db. */
 void aof_feed_raw(int db, const char *resp, size_t len);
-/* Nonzero when writes must be held back until aof_flush (appendfsync
- * always with bytes not yet on disk). */
+/* Nonzero when commands wait in the buffer. */
 int aof_needs_flush(void);
-/* Writes the buffer; with always (or force_fsync) fdatasyncs before
- * returning, so replies sent afterwards are durable. */
+/* Writes the buffer and starts the fsync the policy asks for (always: in
+ * the background, covering everything written so far). force_fsync
+ * fdatasyncs before returning (shutdown, rewrite start). */
 void aof_flush(int force_fsync);
+/* Group commit. Bytes given to the AOF so far, and how many of them a
+ * reply may depend on now (synced with always, written otherwise, all
+ * when AOF is off): a client whose writes ended at fed offset X gets its
+ * replies once aof_durable_offset() >= X. */
+uint64_t aof_fed_offset(void);
+uint64_t aof_durable_offset(void);
+/* notify is called on the fsync thread when an fsync ends; it must only
+ * wake the loop (uv_async_send), which then calls aof_sync_done. */
+void aof_set_sync_notify(void (*notify)(void));
+void aof_sync_done(void);
 /* Start-up: with appendonly yes loads the manifest's files (1 when there
  * is no AOF yet, 0 loaded, -1 fatal) and opens the incremental file. */
 int aof_load_at_startup(void);

@@ -7,9 +7,11 @@
  * Commands from propagate.c accumulate in a buffer during the loop
  * iteration; aof_flush writes it once per iteration, before any reply of
  * that iteration leaves (net.c holds write replies back until then). With
- * appendfsync always the same flush fdatasyncs, so every write acknowledged
- * in an iteration costs one fsync together (group commit); everysec hands
- * the fsync to a background thread once a second; no leaves it to the OS.
+ * appendfsync always a background thread fdatasyncs, and replies wait for
+ * the fsync that covers them; writes that arrive while one runs are all
+ * covered by the next (group commit), and the loop never waits on the
+ * disk. everysec asks the same thread once a second; no leaves it to the
+ * OS.
  *
  * BGREWRITEAOF forks. The parent first switches to a new incremental file
  * (and records it in the manifest), so the child only has to write a base
@@ -56,57 +58,124 @@ void aof_schedule_bgsave(void)
     bgsave_scheduled = 1;
 }
 
-/* ---------- background fsync (everysec) ---------- */
+/* ---------- background fsync ----------
+ *
+ * One thread does every fsync off the loop. Offsets count bytes handed to
+ * the AOF since start (across files): `fed` includes the buffer, `written`
+ * what write() took, `synced` what an fdatasync is known to cover. With
+ * appendfsync always, net.c holds a client's replies until synced reaches
+ * the offset its writes ended at; while one fsync runs, the loop keeps
+ * executing and writing, and the next fsync covers all of that at once. */
 
-static pthread_t fsync_thread;
 static pthread_mutex_t fsync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fsync_wake = PTHREAD_COND_INITIALIZER;
-static int fsync_job = -1; /* a dup of the file to fsync, -1 when idle */
+static int fsync_fd = -1;          /* a dup of the file to sync; -1: idle */
+static uint64_t fsync_target;      /* `written` when the job was queued */
+static uint64_t fsync_done_target; /* set by the thread when a job ends */
+static int fsync_done_error;
+static int fsync_in_flight; /* loop side: a job is queued or running */
 static int fsync_started;
+static void (*sync_notify)(void);
+static uint64_t fed_offset, written_offset, synced_offset;
 
 static void *fsync_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&fsync_lock);
     for (;;) {
-        while (fsync_job < 0)
+        while (fsync_fd < 0)
             pthread_cond_wait(&fsync_wake, &fsync_lock);
-        int fd = fsync_job;
+        int fd = fsync_fd;
+        uint64_t target = fsync_target;
         pthread_mutex_unlock(&fsync_lock);
-        fdatasync(fd);
+        int error = fdatasync(fd) == 0 ? 0 : errno;
         close(fd);
         pthread_mutex_lock(&fsync_lock);
-        fsync_job = -1;
+        fsync_fd = -1;
+        fsync_done_target = target;
+        fsync_done_error = error;
+        /* Called under the lock, so once aof_set_sync_notify(NULL) returns
+         * no call is in progress (the loop may then close its handle). */
+        if (sync_notify)
+            sync_notify(); /* only wakes the loop (uv_async_send) */
     }
     return NULL;
 }
 
-/* Queues an fsync of the current file unless one is still running (then
- * Redis counts a delayed fsync; so do we). */
-static void fsync_in_background(void)
+void aof_set_sync_notify(void (*notify)(void))
 {
+    pthread_mutex_lock(&fsync_lock);
+    sync_notify = notify;
+    pthread_mutex_unlock(&fsync_lock);
+}
+
+/* Queues an fsync of everything written so far; 0, or -1 when one is still
+ * running (Redis counts a delayed fsync then; so do we, for everysec). */
+static int fsync_in_background(void)
+{
+    if (fsync_in_flight)
+        return -1;
     if (!fsync_started) {
+        pthread_t thread;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&fsync_thread, &attr, fsync_main, NULL) != 0) {
-            pthread_attr_destroy(&attr);
-            fdatasync(incr_fd);
-            return;
-        }
+        int rc = pthread_create(&thread, &attr, fsync_main, NULL);
         pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            fdatasync(incr_fd);
+            synced_offset = written_offset;
+            return 0;
+        }
         fsync_started = 1;
     }
     pthread_mutex_lock(&fsync_lock);
-    if (fsync_job >= 0) {
-        status.delayed_fsync++;
-        pthread_mutex_unlock(&fsync_lock);
-        return;
-    }
-    fsync_job = dup(incr_fd);
+    fsync_fd = dup(incr_fd);
+    fsync_target = written_offset;
     pthread_cond_signal(&fsync_wake);
     pthread_mutex_unlock(&fsync_lock);
+    fsync_in_flight = 1;
     last_fsync_ms = server.now_ms;
+    return 0;
+}
+
+/* The loop side of a finished job (net.c calls it from its async handle,
+ * and the cron polls it): advance synced, start the next if needed. */
+void aof_sync_done(void)
+{
+    if (!fsync_in_flight)
+        return;
+    pthread_mutex_lock(&fsync_lock);
+    int finished = fsync_fd < 0;
+    uint64_t target = fsync_done_target;
+    int error = fsync_done_error;
+    pthread_mutex_unlock(&fsync_lock);
+    if (!finished)
+        return;
+    fsync_in_flight = 0;
+    if (error && server.config.appendfsync == FSYNC_ALWAYS) {
+        server_log(LOG_WARNING,
+                   "Can't persist AOF for fsync error when the AOF fsync policy is "
+                   "'always': %s. Exiting...",
+                   strerror(error));
+        exit(1);
+    }
+    if (target > synced_offset)
+        synced_offset = target;
+    if (server.config.appendfsync == FSYNC_ALWAYS && written_offset > synced_offset && incr_fd >= 0)
+        fsync_in_background();
+}
+
+uint64_t aof_fed_offset(void)
+{
+    return fed_offset;
+}
+
+uint64_t aof_durable_offset(void)
+{
+    if (!status.enabled)
+        return fed_offset;
+    return server.config.appendfsync == FSYNC_ALWAYS ? synced_offset : written_offset;
 }
 
 /* ---------- paths ---------- */
@@ -250,6 +319,7 @@ void aof_feed(int db, int argc, const char *const *argv, const size_t *lens)
 {
     if (!status.enabled)
         return;
+    size_t before = pending.len;
     select_db(db);
     buffer_appendf(&pending, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
@@ -257,14 +327,17 @@ void aof_feed(int db, int argc, const char *const *argv, const size_t *lens)
         buffer_append(&pending, argv[i], lens[i]);
         buffer_append(&pending, "\r\n", 2);
     }
+    fed_offset += pending.len - before;
 }
 
 void aof_feed_raw(int db, const char *resp, size_t len)
 {
     if (!status.enabled)
         return;
+    size_t before = pending.len;
     select_db(db);
     buffer_append(&pending, resp, len);
+    fed_offset += pending.len - before;
 }
 
 int aof_needs_flush(void)
@@ -296,9 +369,12 @@ void aof_flush(int force_fsync)
             int error = errno ? errno : ENOSPC;
             /* A partial write would leave half a command: cut it off so the
              * file stays loadable, and keep the buffer to retry. */
-            if (written > 0 &&
-                ftruncate(incr_fd, (off_t)status.current_size - (off_t)status.base_size) != 0)
-                status.current_size += written;
+            if (written > 0) {
+                off_t end = lseek(incr_fd, 0, SEEK_END);
+                if (end < 0 || ftruncate(incr_fd, end - (off_t)written) != 0)
+                    server_log(LOG_WARNING, "Could not remove a short write from the AOF: %s",
+                               strerror(errno));
+            }
             if (status.last_write_ok || status.last_write_errno != error)
                 server_log(LOG_WARNING, "Error writing to the AOF file: %s", strerror(error));
             status.last_write_ok = 0;
@@ -309,26 +385,30 @@ void aof_flush(int force_fsync)
             server_log(LOG_WARNING, "AOF write error looks solved, Redis can write again.");
         status.last_write_ok = 1;
         status.current_size += written;
+        written_offset += written;
         buffer_clear(&pending);
         if (pending.cap > (1 << 22))
             buffer_shrink(&pending, 1 << 16);
-        if (server.config.appendfsync == FSYNC_ALWAYS || force_fsync) {
-            if (fdatasync(incr_fd) != 0) {
-                server_log(LOG_WARNING,
-                           "Can't persist AOF for fsync error when the AOF fsync "
-                           "policy is 'always': %s. Exiting...",
-                           strerror(errno));
-                exit(1);
-            }
-            last_fsync_ms = server.now_ms;
-            return;
-        }
-    } else if (force_fsync) {
-        fdatasync(incr_fd);
+    }
+    if (force_fsync) {
+        if (written_offset > synced_offset || force_fsync)
+            fdatasync(incr_fd);
+        synced_offset = written_offset;
+        last_fsync_ms = server.now_ms;
         return;
     }
-    if (server.config.appendfsync == FSYNC_EVERYSEC && server.now_ms - last_fsync_ms >= 1000)
-        fsync_in_background();
+    aof_sync_done();
+    if (server.config.appendfsync == FSYNC_ALWAYS) {
+        /* Group commit: one fsync for everything written meanwhile. */
+        if (written_offset > synced_offset)
+            fsync_in_background();
+    } else if (server.config.appendfsync == FSYNC_EVERYSEC &&
+               server.now_ms - last_fsync_ms >= 1000 && written_offset > synced_offset) {
+        if (fsync_in_background() != 0)
+            status.delayed_fsync++;
+    } else if (server.config.appendfsync == FSYNC_NO) {
+        synced_offset = written_offset; /* the OS decides */
+    }
 }
 
 int aof_writes_refused(void)
@@ -360,6 +440,7 @@ static void switch_incr(int fd)
     if (incr_fd >= 0) {
         fdatasync(incr_fd);
         close(incr_fd);
+        synced_offset = written_offset;
     }
     incr_fd = fd;
     selected_db = -1; /* a new file starts without a SELECT */
@@ -889,6 +970,7 @@ static void rewrite_done(int ok)
             server.config.appendonly = 0;
             switch_incr(-1);
             buffer_clear(&pending);
+            fed_offset = written_offset;
         }
     }
     child_enables = 0;
@@ -935,13 +1017,9 @@ void aof_cron(void)
             start_rewrite(0);
         }
     }
-    if (status.enabled) {
-        if (pending.len > 0 || !status.last_write_ok)
-            aof_flush(0);
-        else if (server.config.appendfsync == FSYNC_EVERYSEC &&
-                 server.now_ms - last_fsync_ms >= 1000 && status.current_size > 0)
-            fsync_in_background();
-    }
+    /* Retries a failed write, collects finished fsyncs, starts everysec's. */
+    if (status.enabled)
+        aof_flush(0);
 }
 
 /* ---------- turning it on and off ---------- */
@@ -967,6 +1045,7 @@ int aof_set_enabled(int on)
         status.enabled = 0;
         switch_incr(-1);
         buffer_clear(&pending);
+        fed_offset = written_offset;
     }
     return 0;
 }
