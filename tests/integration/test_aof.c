@@ -408,6 +408,100 @@ static void test_config_set_appendonly(void **state)
     free(dir);
 }
 
+/* One fork at a time, with Redis's replies: a rewrite asked for during a
+ * BGSAVE is scheduled and runs after it; BGSAVE during a rewrite fails
+ * unless SCHEDULE. Pipelined, so no cron tick reaps a child in between. */
+static void test_rewrite_and_bgsave_interplay(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    harness_server *s = start_aof(dir, "everysec");
+    redisContext *c = harness_connect(s);
+    command_ok(c, "SET k v");
+    redisAppendCommand(c, "BGREWRITEAOF");
+    redisAppendCommand(c, "BGSAVE");
+    redisAppendCommand(c, "BGSAVE SCHEDULE");
+    redisAppendCommand(c, "BGREWRITEAOF");
+    const char *expected[] = {
+        "Background append only file rewriting started",
+        "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+        "SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        "Background saving scheduled",
+        "ERR Background append only file rewriting already in progress",
+    };
+    for (int i = 0; i < 4; i++) {
+        redisReply *r;
+        assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+        assert_string_equal(r->str, expected[i]);
+        freeReplyObject(r);
+    }
+    /* The scheduled BGSAVE runs once the rewrite is done. */
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_saves", 1, 10000));
+    assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
+    redisAppendCommand(c, "BGSAVE");
+    redisAppendCommand(c, "BGREWRITEAOF");
+    redisReply *r;
+    assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+    assert_string_equal(r->str, "Background saving started");
+    freeReplyObject(r);
+    assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+    assert_string_equal(r->str, "Background append only file rewriting scheduled");
+    freeReplyObject(r);
+    assert_int_equal(harness_info_number(c, "persistence", "aof_rewrite_scheduled"), 1);
+    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrites", 2, 10000));
+    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_scheduled", 0, 10000));
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* auto-aof-rewrite-*: past the minimum size and the growth percentage,
+ * the cron rewrites on its own; INFO shows the sizes. */
+static void test_automatic_rewrite(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    const char *args[] = {"--dir",
+                          dir,
+                          "--appendonly",
+                          "yes",
+                          "--auto-aof-rewrite-min-size",
+                          "64kb",
+                          "--auto-aof-rewrite-percentage",
+                          "100",
+                          NULL};
+    harness_server *s = harness_start(args);
+    redisContext *c = harness_connect(s);
+    long long base = harness_info_number(c, "persistence", "aof_base_size");
+    assert_true(base > 0);
+    assert_int_equal(harness_info_number(c, "persistence", "aof_rewrites"), 0);
+    /* The same key over and over: the log grows, the data does not. */
+    for (int i = 0; i < 3000; i++)
+        redisAppendCommand(c, "SET same %0100d", i);
+    for (int i = 0; i < 3000; i++) {
+        redisReply *r;
+        assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrites", 1, 10000));
+    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_in_progress", 0, 10000));
+    long long current = harness_info_number(c, "persistence", "aof_current_size");
+    assert_true(current < 64 * 1024);
+    assert_int_equal(harness_info_number(c, "persistence", "aof_buffer_length"), 0);
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    s = harness_start(args);
+    c = harness_connect(s);
+    char expected[128];
+    snprintf(expected, sizeof(expected), "%0100d", 2999);
+    expect_bulk(c, expected, "GET same");
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* ---------- processes started by hand ---------- */
 
 static int free_port(void)
@@ -836,6 +930,8 @@ int main(void)
         cmocka_unit_test(test_rewrite_while_writing),
         cmocka_unit_test(test_rewrite_without_preamble),
         cmocka_unit_test(test_config_set_appendonly),
+        cmocka_unit_test(test_rewrite_and_bgsave_interplay),
+        cmocka_unit_test(test_automatic_rewrite),
         cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
         cmocka_unit_test(test_truncated_and_corrupt_files),
         cmocka_unit_test(test_rivet_aof_loads_into_redis),
