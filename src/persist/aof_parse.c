@@ -41,8 +41,17 @@ aof_parse_status aof_parse_command(const char *data, size_t len, size_t *pos, in
                                    const char ***argv, size_t **lens, int *argc_cap)
 {
     size_t p = *pos;
-    if (p >= len)
+    /* "#..." lines are annotations (Redis's aof-timestamp-enabled): skip. */
+    while (p < len && data[p] == '#') {
+        const char *nl = memchr(data + p, '\n', len - p);
+        if (nl == NULL)
+            return AOF_PARSE_TRUNCATED;
+        p = (size_t)(nl - data) + 1;
+    }
+    if (p >= len) {
+        *pos = p;
         return AOF_PARSE_END;
+    }
     long long count;
     aof_parse_status st = read_number(data, len, &p, '*', &count);
     if (st != AOF_PARSE_OK)

@@ -143,6 +143,19 @@ static void test_parse_commands(void **state)
     assert_int_equal(p.status, AOF_PARSE_END);
 }
 
+static void test_parse_skips_annotations(void **state)
+{
+    (void)state;
+    const char *data = "#TS:1700000000\r\n*1\r\n$4\r\nPING\r\n#TS:1700000001\r\n";
+    size_t len = strlen(data);
+    parsed p = parse_one(data, len, 0);
+    assert_int_equal(p.status, AOF_PARSE_OK);
+    assert_string_equal(p.joined, "PING");
+    p = parse_one(data, len, p.pos);
+    assert_int_equal(p.status, AOF_PARSE_END);
+    assert_int_equal(parse_one("#TS:17", 6, 0).status, AOF_PARSE_TRUNCATED);
+}
+
 static void test_parse_truncated_everywhere(void **state)
 {
     (void)state;
@@ -185,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_manifest_errors),
         cmocka_unit_test(test_file_names),
         cmocka_unit_test(test_parse_commands),
+        cmocka_unit_test(test_parse_skips_annotations),
         cmocka_unit_test(test_parse_truncated_everywhere),
         cmocka_unit_test(test_parse_bad),
     };
