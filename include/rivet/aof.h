@@ -119,7 +119,7 @@ void aof_set_sync_notify(void (*notify)(void));
 void aof_sync_done(void);
 /* Start-up: with appendonly yes loads the manifest's files (1 when there
  * is no AOF yet, 0 loaded, -1 fatal) and opens the incremental file. */
-int aof_load_at_startup(void);
+int aof_load_at_startup(int (*between_chunks)(void));
 int aof_open_at_startup(void);
 /* CONFIG SET appendonly: 0, or -1 when turning it on failed. */
 int aof_set_enabled(int on);

@@ -271,7 +271,9 @@ void server_execute(client *c)
             char text[256];
             snprintf(text, sizeof(text), "%s%s", AOF_MISCONF_PREFIX, aof_write_error());
             reject(c, cmd, text);
-        } else if (!(cmd->flags & CMD_LOADING) && snapshot_get_status()->loading) {
+        } else if (!(cmd->flags & CMD_LOADING) &&
+                   (snapshot_get_status()->loading ||
+                    (aof_get_status()->loading && !(c->flags & CLIENT_AOF_LOADER)))) {
             reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {

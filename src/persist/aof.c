@@ -469,10 +469,14 @@ typedef struct command_file {
 
 /* Runs the commands of one file through the normal dispatch on a client
  * of its own. last: the final file, whose cut-off tail may be dropped. */
+/* Clients are answered (LOADING) every so many commands of a long load. */
+static int (*load_between_chunks)(void);
+#define LOAD_CHUNK 4096
+
 static int load_commands(const char *name, const char *data, size_t len, int last, uint64_t *count)
 {
     client *fake = client_create();
-    fake->flags |= CLIENT_AUTHENTICATED;
+    fake->flags |= CLIENT_AUTHENTICATED | CLIENT_AOF_LOADER;
     fake->db = keyspace_database(server.keyspace, 0);
     fake->reply.protocol = 2;
     int cap = 0, argc = 0;
@@ -546,6 +550,12 @@ static int load_commands(const char *name, const char *data, size_t len, int las
         server_execute(fake);
         buffer_clear(&fake->reply.out);
         (*count)++;
+        if (load_between_chunks && *count % LOAD_CHUNK == 0 && !in_multi &&
+            load_between_chunks() != 0) {
+            server_log(LOG_WARNING, "Loading stopped by a shutdown request");
+            rc = -1;
+            break;
+        }
     }
     fake->argv = NULL;
     fake->argv_len = NULL;
@@ -566,7 +576,8 @@ static int load_file(const char *name, int last, uint64_t *count)
     if (name_len > 4 && strcmp(name + name_len - 4, ".rdb") == 0) {
         rdb_load_stats stats;
         char err[512];
-        int r = rdb_load_file(server.keyspace, path.data, &stats, NULL, err, sizeof(err));
+        int r = rdb_load_file(server.keyspace, path.data, &stats, load_between_chunks, err,
+                              sizeof(err));
         if (r != 0) {
             server_log(LOG_WARNING, "%s", r == 1 ? "The AOF base file does not exist" : err);
             rc = -1;
@@ -647,14 +658,17 @@ static int load_manifest_files(const aof_manifest *m)
     return rc;
 }
 
-int aof_load_at_startup(void)
+int aof_load_at_startup(int (*between_chunks)(void))
 {
+    load_between_chunks = between_chunks;
     int exists;
     if (manifest_load(&manifest, &exists) != 0)
         return -1;
     if (!exists)
         return 1;
-    return load_manifest_files(&manifest);
+    int rc = load_manifest_files(&manifest);
+    load_between_chunks = NULL;
+    return rc;
 }
 
 /* ---------- base files ---------- */

@@ -241,7 +241,7 @@ static int start(int argc, char **argv)
     /* Listening already: clients that connect during a long load get
      * LOADING (and INFO says loading:1), as with Redis. */
     /* As in Redis, the AOF (when on) is the data set; dump.rdb is not read. */
-    int loaded = server.config.appendonly ? aof_load_at_startup() : 1;
+    int loaded = server.config.appendonly ? aof_load_at_startup(serve_while_loading) : 1;
     if (loaded < 0 || (loaded == 1 && !server.config.appendonly &&
                        snapshot_load_at_startup(serve_while_loading) != 0)) {
         if (loaded < 0)
