@@ -173,7 +173,9 @@ uint64_t aof_fed_offset(void)
 
 uint64_t aof_durable_offset(void)
 {
-    if (!status.enabled)
+    /* A failed write is retried by the cron; as in Redis the replies of
+     * the commands in it are not held (later writes get MISCONF). */
+    if (!status.enabled || !status.last_write_ok)
         return fed_offset;
     return server.config.appendfsync == FSYNC_ALWAYS ? synced_offset : written_offset;
 }
@@ -377,6 +379,13 @@ void aof_flush(int force_fsync)
             }
             if (status.last_write_ok || status.last_write_errno != error)
                 server_log(LOG_WARNING, "Error writing to the AOF file: %s", strerror(error));
+            if (server.config.appendfsync == FSYNC_ALWAYS) {
+                /* Replies promise the write is on disk: as Redis, stop
+                 * rather than hold clients for a disk that may not return. */
+                server_log(LOG_WARNING, "Can't recover from AOF write error when the AOF fsync "
+                                        "policy is 'always'. Exiting...");
+                exit(1);
+            }
             status.last_write_ok = 0;
             status.last_write_errno = error;
             return;
