@@ -294,6 +294,68 @@ static void test_restore_relative_ttl(void **state)
     expect_commands("SELECT 0\nSET src value\nRESTORE dst 1700000003000 <17 bytes> ABSTTL\n");
 }
 
+/* Runs one command as another client. */
+static void run_as(client *who, int argc, const char **argv)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    who->argc = argc;
+    who->argv = argv;
+    who->argv_len = lens;
+    buffer_clear(&who->reply.out);
+    server_execute(who);
+    who->argv = NULL;
+    who->argv_len = NULL;
+}
+
+static void test_blocked_pops_served_later(void **state)
+{
+    (void)state;
+    client *waiter = client_create();
+    waiter->flags |= CLIENT_AUTHENTICATED;
+    waiter->db = keyspace_database(server.keyspace, 0);
+    waiter->reply.protocol = 2;
+    const char *blpop[] = {"BLPOP", "nothing", "q", "0"};
+    run_as(waiter, 4, blpop);
+    assert_non_null(waiter->blocked);
+    run("RPUSH", "q", "a", "b", NULL);
+    assert_null(waiter->blocked);
+    const char *blmove[] = {"BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"};
+    run_as(waiter, 6, blmove);
+    run("RPUSH", "src", "x", NULL);
+    const char *bzmpop[] = {"BZMPOP", "0", "2", "z1", "z2", "MAX", "COUNT", "5"};
+    run_as(waiter, 8, bzmpop);
+    run("ZADD", "z2", "1", "m", NULL);
+    expect_commands("SELECT 0\n"
+                    "RPUSH q a b\n"
+                    "LPOP q\n"
+                    "RPUSH src x\n"
+                    "LMOVE src dst LEFT RIGHT\n"
+                    "ZADD z2 1 m\n"
+                    "ZPOPMAX z2 5\n");
+    blocking_release_client(waiter, BLOCKING_RELEASE_SILENT);
+    client_destroy(waiter);
+}
+
+static void test_state_for_stream_groups_and_field_ttls(void **state)
+{
+    (void)state;
+    run("XADD", "s", "1-1", "f", "v", NULL);
+    run("XGROUP", "CREATE", "s", "g", "0", NULL);
+    run("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">", NULL);
+    run("HSET", "h", "a", "1", NULL);
+    run("HEXPIRE", "h", "100", "FIELDS", "1", "a", NULL);
+    run("HPEXPIREAT", "h", "1800000000000", "FIELDS", "1", "a", NULL);
+    expect_commands("SELECT 0\n"
+                    "XADD s 1-1 f v\n"
+                    "XGROUP CREATE s g 0\n"
+                    "RESTORE s 0 <131 bytes> REPLACE ABSTTL\n"
+                    "HSET h a 1\n"
+                    "RESTORE h 0 <43 bytes> REPLACE ABSTTL\n"
+                    "HPEXPIREAT h 1800000000000 FIELDS 1 a\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +367,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_natives_as_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_written_as_del, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_relative_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_pops_served_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_for_stream_groups_and_field_ttls, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
