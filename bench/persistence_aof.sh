@@ -37,7 +37,8 @@ start() { # start BINARY DIR PORT FSYNC(no-aof|everysec|always) -> pid in $serve
 }
 
 measure() { # measure NAME BINARY FSYNC -> requests per second
-  local dir="$work/$1-$3" port=$((20000 + RANDOM % 20000))
+  local dir="$work/$1-$3" port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p "$dir"
   start "$2" "$dir" "$port" "$3"
   local rps
