@@ -174,9 +174,17 @@ void command_config_set(client *c)
         else
             reply_errorf(&c->reply, "ERR %s", err); /* config_set's text is complete */
     } else {
+        const char *apply_err = NULL;
+        int apply_failed = -1;
         for (int i = 0; i < pairs; i++)
-            server_config_changed(names[i]);
-        reply_ok(&c->reply);
+            if (server_config_changed(names[i], &apply_err) != 0 && apply_failed < 0)
+                apply_failed = i;
+        if (apply_failed >= 0)
+            reply_errorf(&c->reply,
+                         "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                         names[apply_failed], apply_err);
+        else
+            reply_ok(&c->reply);
     }
     for (int i = 0; i < pairs; i++) {
         mem_free(names[i]);
@@ -402,6 +410,9 @@ void command_debug(client *c)
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
             "    true, false.",
             "    Show low level info about the key and associated value.",
+            "LOADAOF",
+            "    Flush the append only file to disk, empty the data set and load the AOF",
+            "    back.",
             "RELOAD [NOSAVE] [NOFLUSH]",
             "    Save the RDB on disk and reload it back to memory. With NOSAVE the file",
             "    on disk is loaded as it is; with NOFLUSH the data set is not emptied first.",

@@ -88,7 +88,7 @@ void server_reset_stats(void)
     }
 }
 
-void server_config_changed(const char *name)
+int server_config_changed(const char *name, const char **err)
 {
     if (strcasecmp(name, "slowlog-max-len") == 0)
         slowlog_trim(server.slowlog, (size_t)server.config.slowlog_max_len);
@@ -97,8 +97,14 @@ void server_config_changed(const char *name)
         server_apply_access_mode();
     if (strncasecmp(name, "lazyfree-", 9) == 0)
         lazyfree_configure(server.keyspace);
-    if (strcasecmp(name, "appendonly") == 0 && aof_set_enabled(server.config.appendonly) != 0)
+    if (strcasecmp(name, "appendonly") == 0 && aof_set_enabled(server.config.appendonly) != 0) {
+        /* Turning the AOF on needs a fork and files: on failure it stays
+         * off, and CONFIG SET says so with Redis's text. */
         server.config.appendonly = 0;
+        *err = "Unable to turn on AOF. Check server logs.";
+        return -1;
+    }
+    return 0;
 }
 
 void server_apply_access_mode(void)

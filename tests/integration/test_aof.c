@@ -410,6 +410,37 @@ static void test_config_set_appendonly(void **state)
     free(dir);
 }
 
+/* Turning the AOF on can fail (here the directory is a file): CONFIG SET
+ * says so with Redis's text and the server stays without AOF. */
+static void test_config_set_appendonly_failure(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/appendonlydir", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *args[] = {"--dir", dir, NULL};
+    harness_server *s = harness_start(args);
+    redisContext *c = harness_connect(s);
+    command_ok(c, "SET k v");
+    expect_error(c,
+                 "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to "
+                 "turn on AOF. Check server logs.",
+                 "CONFIG SET appendonly yes");
+    redisReply *r = harness_command(c, "CONFIG GET appendonly");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[1]->str, "no");
+    freeReplyObject(r);
+    assert_int_equal(harness_info_number(c, "persistence", "aof_enabled"), 0);
+    expect_status(c, "OK", "SET still-writable 1");
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* One fork at a time, with Redis's replies: a rewrite asked for during a
  * BGSAVE is scheduled and runs after it; BGSAVE during a rewrite fails
  * unless SCHEDULE. Pipelined, so no cron tick reaps a child in between. */
@@ -1016,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_rewrite_while_writing),
         cmocka_unit_test(test_rewrite_without_preamble),
         cmocka_unit_test(test_config_set_appendonly),
+        cmocka_unit_test(test_config_set_appendonly_failure),
         cmocka_unit_test(test_rewrite_and_bgsave_interplay),
         cmocka_unit_test(test_automatic_rewrite),
         cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
