@@ -886,12 +886,8 @@ int aof_rewrite_background(int *scheduled)
         *scheduled = 1;
         return 0;
     }
-    if (!status.enabled) {
-        /* Redis rewrites even with appendonly no: the files are written,
-         * nothing is appended to them afterwards. */
-        int rc = start_rewrite(0);
-        return rc;
-    }
+    /* With appendonly no the files are written all the same (as Redis
+     * does); nothing is appended to them afterwards. */
     return start_rewrite(0);
 }
 
@@ -951,7 +947,6 @@ static int install_rewrite(void)
         status.current_size = status.base_size;
         for (size_t i = 0; i < manifest.incr_count; i++)
             status.current_size += file_size(manifest.incr[i].name);
-        status.current_size += 0;
     } else {
         aof_manifest_release(&next);
     }

@@ -428,7 +428,6 @@ static void emit_spop(const frame *f, const client *c, size_t reply_start)
  * the first id for MINID); LIMIT goes with it. Returns the next position. */
 static int rewrite_trim(args *a, int i, const stream *s, char *scratch, size_t scratch_size)
 {
-    int strategy = i;
     int is_maxlen = is_word(a->argv[i], a->lens[i], "maxlen");
     i++;
     int approx = 0;
@@ -455,7 +454,6 @@ static int rewrite_trim(args *a, int i, const stream *s, char *scratch, size_t s
             a->lens[threshold] = strlen(scratch);
         }
     }
-    (void)strategy;
     if (i + 1 < a->argc && is_word(a->argv[i], a->lens[i], "limit")) {
         if (approx) {
             /* "=" does not take LIMIT: drop the pair. */
