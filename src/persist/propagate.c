@@ -56,6 +56,7 @@ typedef enum {
     RULE_BRPOPLPUSH,
     RULE_BLMPOP,
     RULE_BZMPOP,
+    RULE_XREADGROUP,
 } rule;
 
 typedef struct frame {
@@ -211,7 +212,7 @@ static const struct {
     {"bzmpop", RULE_BZMPOP},
     /* Their state holds clock readings (delivery times, idle times) or
      * relative field deadlines: write the resulting key. */
-    {"xreadgroup", RULE_STATE},
+    {"xreadgroup", RULE_XREADGROUP},
     {"xclaim", RULE_STATE},
     {"xautoclaim", RULE_STATE},
     {"hexpire", RULE_STATE},
@@ -503,6 +504,64 @@ static void emit_xadd(const frame *f, const client *c, size_t reply_start, int i
     args_release(&a);
 }
 
+/* XREADGROUP as Redis writes it, per stream it changed: each entry it
+ * delivered (or re-delivered) becomes XCLAIM ... TIME <delivery ms>
+ * RETRYCOUNT <n> FORCE JUSTID LASTID <group's last id>, then XGROUP SETID
+ * with the group's last id and entries read; with nothing delivered, XGROUP
+ * CREATECONSUMER. Cost: the consumer's pending entries, not the stream. */
+typedef struct xread_ctx {
+    const frame *f;
+    const client *c;
+} xread_ctx;
+
+static void emit_xreadgroup_key(void *ctx_ptr, int db, const char *key, size_t key_len)
+{
+    const xread_ctx *ctx = ctx_ptr;
+    const client *c = ctx->c;
+    const char *group = c->argv[2], *consumer = c->argv[3];
+    size_t group_len = c->argv_len[2], consumer_len = c->argv_len[3];
+    kv_entry *e = keyspace_lookup_raw(keyspace_database(server.keyspace, db), key, key_len);
+    stream *s = e && entry_type(e) == OBJECT_STREAM ? entry_object(e) : NULL;
+    stream_group *g = s ? stream_group_find(s, group, group_len) : NULL;
+    if (g == NULL) {
+        emit_key_state(db, key, key_len);
+        return;
+    }
+    char last[64], id[64], time[32], count[32];
+    snprintf(last, sizeof(last), "%llu-%llu", (unsigned long long)g->last_id.ms,
+             (unsigned long long)g->last_id.seq);
+    int64_t now = keyspace_time(server.keyspace);
+    int claimed = 0;
+    for (size_t i = 0; i < g->pending_count; i++) {
+        const stream_pending *p = g->pending[i];
+        if (p->delivery_time != now || p->consumer == NULL ||
+            p->consumer->name_len != consumer_len ||
+            memcmp(p->consumer->name, consumer, consumer_len) != 0)
+            continue;
+        snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)p->id.ms,
+                 (unsigned long long)p->id.seq);
+        snprintf(time, sizeof(time), "%lld", (long long)p->delivery_time);
+        snprintf(count, sizeof(count), "%llu", (unsigned long long)p->delivery_count);
+        const char *argv[14] = {"XCLAIM", key,          group, consumer, "0",      id,       "TIME",
+                                time,     "RETRYCOUNT", count, "FORCE",  "JUSTID", "LASTID", last};
+        size_t lens[14] = {6, key_len,      group_len, consumer_len,  1, strlen(id),
+                           4, strlen(time), 10,        strlen(count), 5, 6,
+                           6, strlen(last)};
+        emit(db, 14, argv, lens);
+        claimed++;
+    }
+    if (claimed == 0) {
+        const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, group, consumer};
+        size_t lens[5] = {6, 14, key_len, group_len, consumer_len};
+        emit(db, 5, argv, lens);
+    }
+    char read[32];
+    snprintf(read, sizeof(read), "%lld", (long long)g->entries_read);
+    const char *argv[7] = {"XGROUP", "SETID", key, group, last, "ENTRIESREAD", read};
+    size_t lens[7] = {6, 5, key_len, group_len, strlen(last), 11, strlen(read)};
+    emit(db, 7, argv, lens);
+}
+
 /* ---------- touched keys ---------- */
 
 typedef void (*key_visit)(void *ctx, int db, const char *key, size_t len);
@@ -668,6 +727,11 @@ static void emit_call(frame *f, const command *cmd, size_t reply_start)
     case RULE_BRPOPLPUSH:
         emit_move(f, c, f->rule);
         break;
+    case RULE_XREADGROUP: {
+        xread_ctx ctx = {f, c};
+        frame_each_key(f, emit_xreadgroup_key, &ctx);
+        break;
+    }
     }
 }
 

@@ -338,19 +338,29 @@ static void test_blocked_pops_served_later(void **state)
     client_destroy(waiter);
 }
 
-static void test_state_for_stream_groups_and_field_ttls(void **state)
+static void test_stream_groups_and_field_ttls(void **state)
 {
     (void)state;
     run("XADD", "s", "1-1", "f", "v", NULL);
     run("XGROUP", "CREATE", "s", "g", "0", NULL);
     run("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">", NULL);
+    run("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">", NULL); /* nothing new */
+    run("XADD", "s", "2-1", "f", "w", NULL);
+    run("XREADGROUP", "GROUP", "g", "carol", "NOACK", "STREAMS", "s", ">", NULL);
     run("HSET", "h", "a", "1", NULL);
     run("HEXPIRE", "h", "100", "FIELDS", "1", "a", NULL);
     run("HPEXPIREAT", "h", "1800000000000", "FIELDS", "1", "a", NULL);
     expect_commands("SELECT 0\n"
                     "XADD s 1-1 f v\n"
                     "XGROUP CREATE s g 0\n"
-                    "RESTORE s 0 <131 bytes> REPLACE ABSTTL\n"
+                    "XCLAIM s g alice 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID "
+                    "LASTID 1-1\n"
+                    "XGROUP SETID s g 1-1 ENTRIESREAD 1\n"
+                    "XGROUP CREATECONSUMER s g bob\n"
+                    "XGROUP SETID s g 1-1 ENTRIESREAD 1\n"
+                    "XADD s 2-1 f w\n"
+                    "XGROUP CREATECONSUMER s g carol\n"
+                    "XGROUP SETID s g 2-1 ENTRIESREAD 2\n"
                     "HSET h a 1\n"
                     "RESTORE h 0 <43 bytes> REPLACE ABSTTL\n"
                     "HPEXPIREAT h 1800000000000 FIELDS 1 a\n");
@@ -368,8 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry_written_as_del, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_relative_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_pops_served_later, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_for_stream_groups_and_field_ttls, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stream_groups_and_field_ttls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
