@@ -57,6 +57,8 @@ typedef enum {
     RULE_BLMPOP,
     RULE_BZMPOP,
     RULE_XREADGROUP,
+    RULE_XCLAIM,
+    RULE_XAUTOCLAIM,
 } rule;
 
 typedef struct frame {
@@ -213,8 +215,8 @@ static const struct {
     /* Their state holds clock readings (delivery times, idle times) or
      * relative field deadlines: write the resulting key. */
     {"xreadgroup", RULE_XREADGROUP},
-    {"xclaim", RULE_STATE},
-    {"xautoclaim", RULE_STATE},
+    {"xclaim", RULE_XCLAIM},
+    {"xautoclaim", RULE_XAUTOCLAIM},
     {"hexpire", RULE_STATE},
     {"hpexpire", RULE_STATE},
     {"hsetex", RULE_STATE},
@@ -504,62 +506,207 @@ static void emit_xadd(const frame *f, const client *c, size_t reply_start, int i
     args_release(&a);
 }
 
-/* XREADGROUP as Redis writes it, per stream it changed: each entry it
- * delivered (or re-delivered) becomes XCLAIM ... TIME <delivery ms>
- * RETRYCOUNT <n> FORCE JUSTID LASTID <group's last id>, then XGROUP SETID
- * with the group's last id and entries read; with nothing delivered, XGROUP
- * CREATECONSUMER. Cost: the consumer's pending entries, not the stream. */
+/* ---------- stream consumer groups ----------
+ *
+ * As Redis writes them: each pending entry a command delivered or claimed
+ * becomes XCLAIM key group consumer 0 <id> TIME <delivery ms> RETRYCOUNT
+ * <n> FORCE JUSTID LASTID <group's last id>, which recreates it exactly;
+ * XREADGROUP adds XGROUP SETID with the group's last id and entries read
+ * (XGROUP CREATECONSUMER when it delivered nothing). The cost is the
+ * entries concerned, not the stream. */
+
+static stream_group *frame_group(int db, const char *key, size_t key_len, const char *group,
+                                 size_t group_len)
+{
+    kv_entry *e = keyspace_lookup_raw(keyspace_database(server.keyspace, db), key, key_len);
+    stream *s = e && entry_type(e) == OBJECT_STREAM ? entry_object(e) : NULL;
+    return s ? stream_group_find(s, group, group_len) : NULL;
+}
+
+static void format_id(char *out, size_t size, stream_id id)
+{
+    snprintf(out, size, "%llu-%llu", (unsigned long long)id.ms, (unsigned long long)id.seq);
+}
+
+static void emit_claim(int db, const char *key, size_t key_len, const stream_group *g,
+                       const stream_pending *p)
+{
+    char last[48], id[48], time[32], count[32];
+    format_id(last, sizeof(last), g->last_id);
+    format_id(id, sizeof(id), p->id);
+    snprintf(time, sizeof(time), "%lld", (long long)p->delivery_time);
+    snprintf(count, sizeof(count), "%llu", (unsigned long long)p->delivery_count);
+    const char *argv[14] = {
+        "XCLAIM", key,          g->name, p->consumer->name, "0",      id,       "TIME",
+        time,     "RETRYCOUNT", count,   "FORCE",           "JUSTID", "LASTID", last};
+    size_t lens[14] = {6, key_len,      g->name_len, p->consumer->name_len, 1, strlen(id),
+                       4, strlen(time), 10,          strlen(count),         5, 6,
+                       6, strlen(last)};
+    emit(db, 14, argv, lens);
+}
+
+/* Pending entries of consumer delivered at `when`: what the command just
+ * delivered or claimed (a same-millisecond repeat is written again, which
+ * is harmless: the claim sets the same values). */
+static int emit_claims_at(int db, const char *key, size_t key_len, const stream_group *g,
+                          const char *consumer, size_t consumer_len, int64_t when)
+{
+    int claimed = 0;
+    for (size_t i = 0; i < g->pending_count; i++) {
+        const stream_pending *p = g->pending[i];
+        if (p->delivery_time != when || p->consumer == NULL ||
+            p->consumer->name_len != consumer_len ||
+            memcmp(p->consumer->name, consumer, consumer_len) != 0)
+            continue;
+        emit_claim(db, key, key_len, g, p);
+        claimed++;
+    }
+    return claimed;
+}
+
+static void emit_xack(int db, const char *key, size_t key_len, const char *group, size_t group_len,
+                      const char *id, size_t id_len)
+{
+    const char *argv[4] = {"XACK", key, group, id};
+    size_t lens[4] = {4, key_len, group_len, id_len};
+    emit(db, 4, argv, lens);
+}
+
 typedef struct xread_ctx {
-    const frame *f;
     const client *c;
 } xread_ctx;
 
 static void emit_xreadgroup_key(void *ctx_ptr, int db, const char *key, size_t key_len)
 {
-    const xread_ctx *ctx = ctx_ptr;
-    const client *c = ctx->c;
+    const client *c = ((const xread_ctx *)ctx_ptr)->c;
     const char *group = c->argv[2], *consumer = c->argv[3];
     size_t group_len = c->argv_len[2], consumer_len = c->argv_len[3];
-    kv_entry *e = keyspace_lookup_raw(keyspace_database(server.keyspace, db), key, key_len);
-    stream *s = e && entry_type(e) == OBJECT_STREAM ? entry_object(e) : NULL;
-    stream_group *g = s ? stream_group_find(s, group, group_len) : NULL;
+    stream_group *g = frame_group(db, key, key_len, group, group_len);
     if (g == NULL) {
         emit_key_state(db, key, key_len);
         return;
     }
-    char last[64], id[64], time[32], count[32];
-    snprintf(last, sizeof(last), "%llu-%llu", (unsigned long long)g->last_id.ms,
-             (unsigned long long)g->last_id.seq);
-    int64_t now = keyspace_time(server.keyspace);
-    int claimed = 0;
-    for (size_t i = 0; i < g->pending_count; i++) {
-        const stream_pending *p = g->pending[i];
-        if (p->delivery_time != now || p->consumer == NULL ||
-            p->consumer->name_len != consumer_len ||
-            memcmp(p->consumer->name, consumer, consumer_len) != 0)
-            continue;
-        snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)p->id.ms,
-                 (unsigned long long)p->id.seq);
-        snprintf(time, sizeof(time), "%lld", (long long)p->delivery_time);
-        snprintf(count, sizeof(count), "%llu", (unsigned long long)p->delivery_count);
-        const char *argv[14] = {"XCLAIM", key,          group, consumer, "0",      id,       "TIME",
-                                time,     "RETRYCOUNT", count, "FORCE",  "JUSTID", "LASTID", last};
-        size_t lens[14] = {6, key_len,      group_len, consumer_len,  1, strlen(id),
-                           4, strlen(time), 10,        strlen(count), 5, 6,
-                           6, strlen(last)};
-        emit(db, 14, argv, lens);
-        claimed++;
-    }
-    if (claimed == 0) {
+    if (emit_claims_at(db, key, key_len, g, consumer, consumer_len,
+                       keyspace_time(server.keyspace)) == 0) {
         const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, group, consumer};
         size_t lens[5] = {6, 14, key_len, group_len, consumer_len};
         emit(db, 5, argv, lens);
     }
-    char read[32];
+    char last[48], read[32];
+    format_id(last, sizeof(last), g->last_id);
     snprintf(read, sizeof(read), "%lld", (long long)g->entries_read);
     const char *argv[7] = {"XGROUP", "SETID", key, group, last, "ENTRIESREAD", read};
     size_t lens[7] = {6, 5, key_len, group_len, strlen(last), 11, strlen(read)};
     emit(db, 7, argv, lens);
+}
+
+static int parse_stream_id(const char *s, size_t len, stream_id *id)
+{
+    char text[48];
+    if (len == 0 || len >= sizeof(text))
+        return 0;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    char *end;
+    if (text[0] < '0' || text[0] > '9')
+        return 0;
+    id->ms = strtoull(text, &end, 10);
+    id->seq = 0;
+    if (*end == '-') {
+        if (end[1] < '0' || end[1] > '9')
+            return 0;
+        id->seq = strtoull(end + 1, &end, 10);
+    }
+    return *end == '\0';
+}
+
+/* XCLAIM key group consumer min-idle id... [options]: each id named is
+ * written as the claim it now is, or XACK when it left the PEL (its entry
+ * was deleted). */
+static void emit_xclaim(const frame *f, const client *c)
+{
+    const char *key = c->argv[1];
+    size_t key_len = c->argv_len[1];
+    stream_group *g = frame_group(f->db, key, key_len, c->argv[2], c->argv_len[2]);
+    if (g == NULL) {
+        emit_key_state(f->db, key, key_len);
+        return;
+    }
+    for (int i = 5; i < c->argc; i++) {
+        stream_id id;
+        if (!parse_stream_id(c->argv[i], c->argv_len[i], &id))
+            break; /* the options start */
+        const stream_pending *p = stream_pending_find(g, id);
+        if (p && p->consumer)
+            emit_claim(f->db, key, key_len, g, p);
+        else
+            emit_xack(f->db, key, key_len, c->argv[2], c->argv_len[2], c->argv[i], c->argv_len[i]);
+    }
+}
+
+/* One RESP value at p: where the next begins, or NULL if malformed. */
+static const char *resp_skip(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl == NULL)
+        return NULL;
+    long long n = strtoll(p + 1, NULL, 10);
+    switch (*p) {
+    case '$':
+    case '=':
+    case '!':
+        return n < 0 ? nl + 1 : (nl + 1 + n + 2 <= end ? nl + 1 + n + 2 : NULL);
+    case '*':
+    case '~':
+    case '>':
+    case '%': {
+        long long items = *p == '%' ? n * 2 : n;
+        const char *q = nl + 1;
+        for (long long i = 0; i < items && q; i++)
+            q = resp_skip(q, end);
+        return q;
+    }
+    default:
+        return nl + 1;
+    }
+}
+
+/* XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID]: the
+ * entries it claimed are the consumer's with this command's delivery time;
+ * the ids it dropped because their entries were deleted (the reply's third
+ * element) become XACK. */
+static void emit_xautoclaim(const frame *f, const client *c, size_t reply_start)
+{
+    const char *key = c->argv[1];
+    size_t key_len = c->argv_len[1];
+    stream_group *g = frame_group(f->db, key, key_len, c->argv[2], c->argv_len[2]);
+    if (g == NULL) {
+        emit_key_state(f->db, key, key_len);
+        return;
+    }
+    emit_claims_at(f->db, key, key_len, g, c->argv[3], c->argv_len[3],
+                   keyspace_time(server.keyspace));
+    const char *p = c->reply.out.data + reply_start;
+    const char *end = c->reply.out.data + c->reply.out.len;
+    if (p >= end || *p != '*' || strtoll(p + 1, NULL, 10) != 3)
+        return;
+    p = memchr(p, '\n', (size_t)(end - p));
+    p = p ? resp_skip(p + 1, end) : NULL; /* cursor */
+    p = p ? resp_skip(p, end) : NULL;     /* claimed */
+    if (p == NULL || (*p != '*' && *p != '~'))
+        return;
+    long long count = strtoll(p + 1, NULL, 10);
+    if (count <= 0 || count > (1 << 20))
+        return;
+    const char **ids = mem_alloc(sizeof(char *) * (size_t)count);
+    size_t *lens = mem_alloc(sizeof(size_t) * (size_t)count);
+    int n = reply_bulks(p, (size_t)(end - p), ids, lens, (int)count);
+    for (int i = 0; i < n; i++)
+        emit_xack(f->db, key, key_len, c->argv[2], c->argv_len[2], ids[i], lens[i]);
+    mem_free(ids);
+    mem_free(lens);
 }
 
 /* ---------- touched keys ---------- */
@@ -728,10 +875,16 @@ static void emit_call(frame *f, const command *cmd, size_t reply_start)
         emit_move(f, c, f->rule);
         break;
     case RULE_XREADGROUP: {
-        xread_ctx ctx = {f, c};
+        xread_ctx ctx = {c};
         frame_each_key(f, emit_xreadgroup_key, &ctx);
         break;
     }
+    case RULE_XCLAIM:
+        emit_xclaim(f, c);
+        break;
+    case RULE_XAUTOCLAIM:
+        emit_xautoclaim(f, c, reply_start);
+        break;
     }
 }
 

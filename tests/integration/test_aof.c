@@ -231,7 +231,9 @@ static void populate_standard(redisContext *c)
     command_ok(c, "XADD stream MAXLEN ~ 100 * f 2");
     command_ok(c, "XADD stream 99999999999999-1 f 3");
     command_ok(c, "XGROUP CREATE stream g 0");
-    command_ok(c, "XREADGROUP GROUP g alice COUNT 1 STREAMS stream >");
+    command_ok(c, "XREADGROUP GROUP g alice COUNT 2 STREAMS stream >");
+    command_ok(c, "XAUTOCLAIM stream g bob 0 0 COUNT 1");
+    command_ok(c, "XCLAIM stream g carol 0 99999999999999-1 FORCE");
     command_ok(c, "MULTI");
     command_ok(c, "INCR counter");
     command_ok(c, "INCR counter");

@@ -347,6 +347,11 @@ static void test_stream_groups_and_field_ttls(void **state)
     run("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">", NULL); /* nothing new */
     run("XADD", "s", "2-1", "f", "w", NULL);
     run("XREADGROUP", "GROUP", "g", "carol", "NOACK", "STREAMS", "s", ">", NULL);
+    run("XCLAIM", "s", "g", "dave", "0", "1-1", "9-9", NULL); /* 9-9: never pending */
+    run("XADD", "s", "3-1", "f", "x", NULL);
+    run("XREADGROUP", "GROUP", "g", "erin", "STREAMS", "s", ">", NULL);
+    run("XDEL", "s", "3-1", NULL);
+    run("XAUTOCLAIM", "s", "g", "frank", "0", "0", NULL);
     run("HSET", "h", "a", "1", NULL);
     run("HEXPIRE", "h", "100", "FIELDS", "1", "a", NULL);
     run("HPEXPIREAT", "h", "1800000000000", "FIELDS", "1", "a", NULL);
@@ -361,6 +366,17 @@ static void test_stream_groups_and_field_ttls(void **state)
                     "XADD s 2-1 f w\n"
                     "XGROUP CREATECONSUMER s g carol\n"
                     "XGROUP SETID s g 2-1 ENTRIESREAD 2\n"
+                    "XCLAIM s g dave 0 1-1 TIME 1700000000000 RETRYCOUNT 2 FORCE JUSTID "
+                    "LASTID 2-1\n"
+                    "XACK s g 9-9\n"
+                    "XADD s 3-1 f x\n"
+                    "XCLAIM s g erin 0 3-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID "
+                    "LASTID 3-1\n"
+                    "XGROUP SETID s g 3-1 ENTRIESREAD 3\n"
+                    "XDEL s 3-1\n"
+                    "XCLAIM s g frank 0 1-1 TIME 1700000000000 RETRYCOUNT 3 FORCE JUSTID "
+                    "LASTID 3-1\n"
+                    "XACK s g 3-1\n"
                     "HSET h a 1\n"
                     "RESTORE h 0 <43 bytes> REPLACE ABSTTL\n"
                     "HPEXPIREAT h 1800000000000 FIELDS 1 a\n");
