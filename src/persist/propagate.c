@@ -21,6 +21,7 @@
  * nested ones; the outermost call's commands go out together, wrapped in
  * MULTI/EXEC when there are several. Expired and evicted keys are written
  * at once as DEL (UNLINK when that deletion is lazy), as Redis does. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ typedef enum {
     RULE_XREADGROUP,
     RULE_XCLAIM,
     RULE_XAUTOCLAIM,
+    RULE_HEXPIRE,    /* HEXPIRE / HPEXPIRE -> HPEXPIREAT */
+    RULE_HFIELD_TTL, /* HSETEX / HGETEX: EX/PX -> PXAT */
 } rule;
 
 typedef struct frame {
@@ -212,15 +215,14 @@ static const struct {
     {"brpoplpush", RULE_BRPOPLPUSH},
     {"blmpop", RULE_BLMPOP},
     {"bzmpop", RULE_BZMPOP},
-    /* Their state holds clock readings (delivery times, idle times) or
-     * relative field deadlines: write the resulting key. */
+    /* Relative field deadlines made absolute. */
     {"xreadgroup", RULE_XREADGROUP},
     {"xclaim", RULE_XCLAIM},
     {"xautoclaim", RULE_XAUTOCLAIM},
-    {"hexpire", RULE_STATE},
-    {"hpexpire", RULE_STATE},
-    {"hsetex", RULE_STATE},
-    {"hgetex", RULE_STATE},
+    {"hexpire", RULE_HEXPIRE},
+    {"hpexpire", RULE_HEXPIRE},
+    {"hsetex", RULE_HFIELD_TTL},
+    {"hgetex", RULE_HFIELD_TTL},
     {NULL, RULE_VERBATIM},
 };
 
@@ -501,6 +503,67 @@ static void emit_xadd(const frame *f, const client *c, size_t reply_start, int i
             a.argv[i] = items[0];
             a.lens[i] = lens[0];
         }
+    }
+    emit(f->db, a.argc, a.argv, a.lens);
+    args_release(&a);
+}
+
+/* ---------- hash field TTLs ----------
+ *
+ * The same "now" the command used plus its relative time gives the
+ * absolute deadline it set; conditions (NX/XX/GT/LT, FNX/FXX) compare
+ * against absolute deadlines, so they decide the same way on replay. */
+
+static int absolute_ms(const char *arg, size_t len, int64_t unit, char *out, size_t size)
+{
+    char text[32];
+    if (len == 0 || len >= sizeof(text))
+        return 0;
+    memcpy(text, arg, len);
+    text[len] = '\0';
+    char *end;
+    long long value = strtoll(text, &end, 10);
+    if (*end != '\0' || value < 0 || value > INT64_MAX / 1000 / 4)
+        return 0;
+    snprintf(out, size, "%lld", (long long)(keyspace_time(server.keyspace) + value * unit));
+    return 1;
+}
+
+static void emit_hexpire(const frame *f, const client *c)
+{
+    char at[32];
+    int seconds = c->argv_len[0] == 7; /* "hexpire" vs "hpexpire" */
+    if (!absolute_ms(c->argv[2], c->argv_len[2], seconds ? 1000 : 1, at, sizeof(at))) {
+        emit_key_state(f->db, c->argv[1], c->argv_len[1]);
+        return;
+    }
+    args a = args_copy(c, 0);
+    a.argv[0] = "HPEXPIREAT";
+    a.lens[0] = 10;
+    a.argv[2] = at;
+    a.lens[2] = strlen(at);
+    emit(f->db, a.argc, a.argv, a.lens);
+    args_release(&a);
+}
+
+static void emit_hfield_ttl(const frame *f, const client *c)
+{
+    args a = args_copy(c, 0);
+    char at[32];
+    for (int i = 2; i + 1 < a.argc && !is_word(a.argv[i], a.lens[i], "fields"); i++) {
+        int ex = is_word(a.argv[i], a.lens[i], "ex");
+        if (!ex && !is_word(a.argv[i], a.lens[i], "px"))
+            continue;
+        if (!absolute_ms(a.argv[i + 1], a.lens[i + 1], ex ? 1000 : 1, at, sizeof(at))) {
+            args_release(&a);
+            emit_key_state(f->db, c->argv[1], c->argv_len[1]);
+            return;
+        }
+        a.argv[i] = "PXAT";
+        a.lens[i] = 4;
+        a.argv[i + 1] = at;
+        a.lens[i + 1] = strlen(at);
+        break;
     }
     emit(f->db, a.argc, a.argv, a.lens);
     args_release(&a);
@@ -884,6 +947,12 @@ static void emit_call(frame *f, const command *cmd, size_t reply_start)
         break;
     case RULE_XAUTOCLAIM:
         emit_xautoclaim(f, c, reply_start);
+        break;
+    case RULE_HEXPIRE:
+        emit_hexpire(f, c);
+        break;
+    case RULE_HFIELD_TTL:
+        emit_hfield_ttl(f, c);
         break;
     }
 }

@@ -355,6 +355,9 @@ static void test_stream_groups_and_field_ttls(void **state)
     run("HSET", "h", "a", "1", NULL);
     run("HEXPIRE", "h", "100", "FIELDS", "1", "a", NULL);
     run("HPEXPIREAT", "h", "1800000000000", "FIELDS", "1", "a", NULL);
+    run("HPEXPIRE", "h", "2500", "GT", "FIELDS", "1", "a", NULL); /* refused by GT */
+    run("HSETEX", "h2", "PX", "500", "FIELDS", "1", "x", "1", NULL);
+    run("HGETEX", "h2", "EX", "7", "FIELDS", "1", "x", NULL);
     expect_commands("SELECT 0\n"
                     "XADD s 1-1 f v\n"
                     "XGROUP CREATE s g 0\n"
@@ -378,8 +381,10 @@ static void test_stream_groups_and_field_ttls(void **state)
                     "LASTID 3-1\n"
                     "XACK s g 3-1\n"
                     "HSET h a 1\n"
-                    "RESTORE h 0 <43 bytes> REPLACE ABSTTL\n"
-                    "HPEXPIREAT h 1800000000000 FIELDS 1 a\n");
+                    "HPEXPIREAT h 1700000100000 FIELDS 1 a\n"
+                    "HPEXPIREAT h 1800000000000 FIELDS 1 a\n"
+                    "HSETEX h2 PXAT 1700000000500 FIELDS 1 x 1\n"
+                    "HGETEX h2 PXAT 1700000007000 FIELDS 1 x\n");
 }
 
 int main(void)
