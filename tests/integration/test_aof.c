@@ -667,36 +667,46 @@ static void print_file(const char *dir, const char *name)
 }
 
 /* Kill -9 in the middle of a write load: every acknowledged INCR and SET
- * is there after the restart (appendfsync always), round after round. */
+ * of several clients writing at once (so their fsyncs are grouped) is
+ * there after the restart (appendfsync always), round after round. */
+#define KILL_WRITERS 4
 static void test_kill9_loses_no_acknowledged_write(void **state)
 {
     (void)state;
     char *dir = make_dir();
     int port = free_port();
     const char *extra[] = {"--appendfsync", "always", NULL};
-    long long acknowledged = 0;
+    long long acknowledged[KILL_WRITERS] = {0};
+    long long total_acknowledged = 0;
     srand((unsigned)getpid());
     const int rounds = 20;
     for (int round = 0; round < rounds; round++) {
         pid_t pid = spawn(rivet_binary(), dir, port, "server.log", extra);
-        redisContext *c = connect_when_up(pid, port);
-        if (c == NULL) {
-            print_file(dir, "server.log");
-            fail_msg("round %d: the server did not come up", round);
+        redisContext *w[KILL_WRITERS];
+        for (int i = 0; i < KILL_WRITERS; i++) {
+            w[i] = connect_when_up(pid, port);
+            if (w[i] == NULL) {
+                print_file(dir, "server.log");
+                fail_msg("round %d: the server did not come up", round);
+            }
         }
-        redisReply *r = redisCommand(c, "GET counter");
-        assert_non_null(r);
-        long long on_disk = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
-        freeReplyObject(r);
-        if (on_disk < acknowledged)
-            fail_msg("round %d: counter %lld < acknowledged %lld", round, on_disk, acknowledged);
-        r = redisCommand(c, "GET last-set");
-        long long last_set = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
-        if (r)
+        for (int i = 0; i < KILL_WRITERS; i++) {
+            redisReply *r = redisCommand(w[0], "GET counter:%d", i);
+            assert_non_null(r);
+            long long on_disk = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
             freeReplyObject(r);
-        if (last_set < acknowledged)
-            fail_msg("round %d: last-set %lld < acknowledged %lld", round, last_set, acknowledged);
-        acknowledged = on_disk;
+            if (on_disk < acknowledged[i])
+                fail_msg("round %d: counter:%d is %lld < acknowledged %lld", round, i, on_disk,
+                         acknowledged[i]);
+            r = redisCommand(w[0], "GET last-set:%d", i);
+            long long last_set = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+            if (r)
+                freeReplyObject(r);
+            if (last_set < acknowledged[i])
+                fail_msg("round %d: last-set:%d is %lld < acknowledged %lld", round, i, last_set,
+                         acknowledged[i]);
+            acknowledged[i] = on_disk;
+        }
         /* A killer process fires at a random moment of the load. */
         pid_t killer = fork();
         if (killer == 0) {
@@ -704,23 +714,38 @@ static void test_kill9_loses_no_acknowledged_write(void **state)
             kill(pid, SIGKILL);
             _exit(0);
         }
-        for (;;) {
-            /* Two clients' worth of pipelined writes keeps group commit busy. */
-            redisAppendCommand(c, "INCR counter");
-            redisAppendCommand(c, "SET last-set %lld", acknowledged + 1);
-            redisReply *a = NULL, *b = NULL;
-            if (redisGetReply(c, (void **)&a) != REDIS_OK)
-                break;
-            if (a->type != REDIS_REPLY_INTEGER)
-                fail_msg("INCR: %s", a->str);
-            long long value = a->integer;
-            freeReplyObject(a);
-            if (redisGetReply(c, (void **)&b) != REDIS_OK)
-                break;
-            freeReplyObject(b);
-            acknowledged = value; /* both acknowledged */
+        int alive = 1;
+        while (alive) {
+            /* Every writer sends before any reads: their writes share fsyncs. */
+            for (int i = 0; i < KILL_WRITERS; i++) {
+                redisAppendCommand(w[i], "INCR counter:%d", i);
+                redisAppendCommand(w[i], "SET last-set:%d %lld", i, acknowledged[i] + 1);
+                int done = 0;
+                while (!done)
+                    if (redisBufferWrite(w[i], &done) != REDIS_OK)
+                        break;
+            }
+            for (int i = 0; i < KILL_WRITERS && alive; i++) {
+                redisReply *a = NULL, *b = NULL;
+                if (redisGetReply(w[i], (void **)&a) != REDIS_OK) {
+                    alive = 0;
+                    break;
+                }
+                if (a->type != REDIS_REPLY_INTEGER)
+                    fail_msg("INCR: %s", a->str);
+                long long value = a->integer;
+                freeReplyObject(a);
+                if (redisGetReply(w[i], (void **)&b) != REDIS_OK) {
+                    alive = 0;
+                    break;
+                }
+                freeReplyObject(b);
+                acknowledged[i] = value; /* both acknowledged */
+                total_acknowledged++;
+            }
         }
-        redisFree(c);
+        for (int i = 0; i < KILL_WRITERS; i++)
+            redisFree(w[i]);
         waitpid(killer, NULL, 0);
         waitpid(pid, NULL, 0);
     }
@@ -728,10 +753,12 @@ static void test_kill9_loses_no_acknowledged_write(void **state)
     pid_t pid = spawn(rivet_binary(), dir, port, "server.log", extra);
     redisContext *c = connect_when_up(pid, port);
     assert_non_null(c);
-    redisReply *r = redisCommand(c, "GET counter");
-    assert_true(r->type == REDIS_REPLY_STRING && atoll(r->str) >= acknowledged);
-    assert_true(acknowledged > 0);
-    freeReplyObject(r);
+    for (int i = 0; i < KILL_WRITERS; i++) {
+        redisReply *r = redisCommand(c, "GET counter:%d", i);
+        assert_true(r->type == REDIS_REPLY_STRING && atoll(r->str) >= acknowledged[i]);
+        freeReplyObject(r);
+    }
+    assert_true(total_acknowledged > 0);
     redisFree(c);
     assert_int_equal(stop(pid), 0);
     remove_dir(dir);
