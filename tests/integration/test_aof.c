@@ -475,6 +475,47 @@ static void test_config_set_appendonly_failure(void **state)
     free(dir);
 }
 
+/* Keys evicted under maxmemory and keys that expire are written as DEL:
+ * after a restart exactly the surviving keys are there. */
+static void test_evicted_and_expired_keys(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    const char *args[] = {"--dir",       dir,   "--appendonly",       "yes",
+                          "--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random",
+                          NULL};
+    harness_server *s = harness_start(args);
+    redisContext *c = harness_connect(s);
+    char value[1024];
+    memset(value, 'e', sizeof(value) - 1);
+    value[sizeof(value) - 1] = '\0';
+    for (int i = 0; i < 6000; i++) {
+        redisReply *r = harness_command(c, "SET big:%d %s", i, value);
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < 50; i++)
+        command_ok(c, "SET short:%d x PX 20", i);
+    harness_sleep_ms(300); /* active expiry reclaims them */
+    assert_true(harness_info_number(c, "stats", "evicted_keys") > 0);
+    /* No more evictions while the keys are listed and dumped. */
+    expect_status(c, "OK", "CONFIG SET maxmemory 0");
+    char *before = snapshot_exact(c);
+    assert_null(strstr(before, "short:"));
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    const char *bigger[] = {"--dir", dir, "--appendonly", "yes", NULL};
+    s = harness_start(bigger);
+    c = harness_connect(s);
+    char *after = snapshot_exact(c);
+    assert_same("after eviction and expiry", before, after);
+    redisFree(c);
+    assert_int_equal(harness_stop(s), 0);
+    free(before);
+    free(after);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* One fork at a time, with Redis's replies: a rewrite asked for during a
  * BGSAVE is scheduled and runs after it; BGSAVE during a rewrite fails
  * unless SCHEDULE. Pipelined, so no cron tick reaps a child in between. */
@@ -1111,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_config_set_appendonly_failure),
         cmocka_unit_test(test_rewrite_and_bgsave_interplay),
         cmocka_unit_test(test_automatic_rewrite),
+        cmocka_unit_test(test_evicted_and_expired_keys),
         cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
         cmocka_unit_test(test_truncated_and_corrupt_files),
         cmocka_unit_test(test_write_error_misconf),
