@@ -87,6 +87,7 @@ static struct {
     buffer batch; /* RESP of the outermost call's commands */
     batch_item *items;
     size_t item_count, item_cap;
+    buffer hexpired; /* db + key of the last "hexpired" event */
 } state;
 
 static int propagating(void)
@@ -1013,13 +1014,27 @@ void propagate_key_modified(database *db, const char *key, size_t key_len, const
         return;
     }
     if (key && strcmp(event, "hexpired") == 0) {
-        /* A hash field ran out: the hash's new state (DEL if it emptied). */
-        int saved = state.depth;
-        state.depth = 0;
-        emit_key_state(dbid, key, key_len);
-        state.depth = saved;
+        /* Hash fields ran out. Nothing to write: the file holds their
+         * absolute deadlines, so a replay drops them at the same point
+         * (every hash access reclaims due fields first), and writing the
+         * hash's state here would cost its whole size per expiry. */
+        buffer_clear(&state.hexpired);
+        buffer_append(&state.hexpired, (const char *)&dbid, sizeof(dbid));
+        buffer_append(&state.hexpired, key, key_len);
         return;
     }
+    if (key && state.hexpired.len == sizeof(dbid) + key_len && strcmp(event, "del") == 0 &&
+        memcmp(state.hexpired.data, &dbid, sizeof(dbid)) == 0 &&
+        memcmp(state.hexpired.data + sizeof(dbid), key, key_len) == 0) {
+        /* ...and emptied the hash, which went with them: like an expired
+         * key, a DEL at once (even during a read such as HGET). */
+        buffer_clear(&state.hexpired);
+        const char *argv[2] = {"DEL", key};
+        size_t lens[2] = {3, key_len};
+        aof_feed(dbid, 2, argv, lens);
+        return;
+    }
+    buffer_clear(&state.hexpired);
     if (state.depth == 0 || state.depth > MAX_DEPTH) {
         /* A change outside any command (timers): its state, at once. */
         if (key)

@@ -387,6 +387,27 @@ static void test_stream_groups_and_field_ttls(void **state)
                     "HGETEX h2 PXAT 1700000007000 FIELDS 1 x\n");
 }
 
+static void test_expired_hash_fields(void **state)
+{
+    (void)state;
+    run("HSET", "hx", "a", "1", "b", "2", NULL);
+    run("HPEXPIRE", "hx", "10", "FIELDS", "1", "a", NULL);
+    run("HPEXPIRE", "hx", "20", "FIELDS", "1", "b", NULL);
+    server.now_ms = NOW_MS + 15;
+    keyspace_set_time(server.keyspace, NOW_MS + 15);
+    run("HGET", "hx", "a", NULL); /* a goes: nothing written */
+    server.now_ms = NOW_MS + 50;
+    keyspace_set_time(server.keyspace, NOW_MS + 50);
+    run("HGET", "hx", "b", NULL); /* b goes and the hash with it */
+    server.now_ms = NOW_MS;
+    keyspace_set_time(server.keyspace, NOW_MS);
+    expect_commands("SELECT 0\n"
+                    "HSET hx a 1 b 2\n"
+                    "HPEXPIREAT hx 1700000000010 FIELDS 1 a\n"
+                    "HPEXPIREAT hx 1700000000020 FIELDS 1 b\n"
+                    "DEL hx\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry_written_as_del, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_relative_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_pops_served_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_hash_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_groups_and_field_ttls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
