@@ -33,6 +33,7 @@ enum client_flags {
     CLIENT_DIRTY_EXEC = 1 << 11, /* a queued command was rejected: EXECABORT */
     CLIENT_DIRTY_CAS = 1 << 12,  /* a watched key changed: EXEC fails */
     CLIENT_IN_EXEC = 1 << 13,    /* running EXEC's queue: nothing may block */
+    CLIENT_AOF_LOADER = 1 << 14, /* replays the AOF: exempt from LOADING */
 };
 
 typedef struct client {

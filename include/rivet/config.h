@@ -59,8 +59,8 @@ typedef struct config {
     int maxmemory_policy; /* index into config_maxmemory_policy_names */
     int64_t maxmemory_samples;
     int64_t lfu_log_factor;
-    int64_t lfu_decay_time;    /* minutes */
-    int64_t maxmemory_clients; /* bytes; a negative -N means N% of maxmemory */
+    int64_t lfu_decay_time;          /* minutes */
+    int64_t maxmemory_clients;       /* bytes; a negative -N means N% of maxmemory */
     int64_t tracking_table_max_keys; /* CLIENT TRACKING key table bound; 0 = none */
     int lazyfree_lazy_eviction, lazyfree_lazy_expire, lazyfree_lazy_server_del,
         lazyfree_lazy_user_del, lazyfree_lazy_user_flush;
@@ -76,6 +76,11 @@ typedef struct config {
     int appendonly;
     char *appendfilename;
     int appendfsync; /* 0 no, 1 everysec, 2 always */
+    char *appenddirname;
+    int aof_use_rdb_preamble;
+    int aof_load_truncated;
+    int64_t auto_aof_rewrite_percentage;
+    int64_t auto_aof_rewrite_min_size;
     /* introspection */
     int64_t slowlog_log_slower_than; /* microseconds; <0 disables */
     int64_t slowlog_max_len;

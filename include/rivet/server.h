@@ -102,8 +102,10 @@ uint64_t server_random(void);
 void server_info(buffer *out, int argc, const char **argv, const size_t *argv_len);
 /* Asks the loop to stop (SHUTDOWN, signals). */
 void server_request_shutdown(int exit_code);
-/* Applies a CONFIG SET change that needs more than a field update. */
-void server_config_changed(const char *name);
+/* Applies a CONFIG SET change that needs more than a field update: 0, or
+ * -1 with Redis's reason in *err (the field is then restored by the caller
+ * or here). */
+int server_config_changed(const char *name, const char **err);
 /* Tells the keyspace whether to keep LRU clocks or LFU counters (policy). */
 void server_apply_access_mode(void);
 /* The keyspace's modified hook (see keyspace_set_modified_hook). */

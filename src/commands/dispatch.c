@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 #include "rivet/clock.h"
 #include "rivet/errorstats.h"
@@ -169,7 +170,11 @@ void dispatch_call(client *c, const command *cmd)
     const command *previous = c->command;
     c->command = cmd;
     uint64_t start = clock_ticks();
+    /* Propagation brackets the handler: the keys it touches become the
+     * AOF's commands when it returns (rivet/aof.h). */
+    propagate_call_begin(c);
     cmd->handler(c);
+    propagate_call_end(c, cmd, reply_start);
     if (c->tracking && (cmd->flags & CMD_READONLY))
         tracking_remember_keys(c, cmd);
     int64_t duration = clock_ticks_to_us(clock_ticks() - start);
@@ -266,7 +271,16 @@ void server_execute(client *c)
             /* The last BGSAVE failed: as Redis, refuse writes (and PING, so
              * monitoring notices) until a save succeeds. */
             reject(c, cmd, SNAPSHOT_MISCONF_ERROR);
-        } else if (!(cmd->flags & CMD_LOADING) && snapshot_get_status()->loading) {
+        } else if ((cmd->flags & CMD_WRITE || cmd->handler == command_ping) &&
+                   aof_writes_refused()) {
+            /* The last AOF write failed: nothing more is acknowledged until
+             * the file takes writes again (the cron retries). */
+            char text[256];
+            snprintf(text, sizeof(text), "%s%s", AOF_MISCONF_PREFIX, aof_write_error());
+            reject(c, cmd, text);
+        } else if (!(cmd->flags & CMD_LOADING) &&
+                   (snapshot_get_status()->loading ||
+                    (aof_get_status()->loading && !(c->flags & CLIENT_AOF_LOADER)))) {
             reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         } else if ((c->flags & CLIENT_MULTI) && !runs_inside_multi(cmd)) {
             if (cmd->flags & CMD_NO_MULTI) {

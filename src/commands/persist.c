@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "rivet/aof.h"
 #include "rivet/rdb.h"
 #include "rivet/server.h"
 #include "rivet/snapshot.h"
@@ -26,8 +27,8 @@ static void command_save(client *c)
         reply_error(&c->reply, "ERR");
 }
 
-/* BGSAVE [SCHEDULE]: SCHEDULE matters in Redis only while an AOF rewrite
- * runs, which Rivet never has, so it starts the save at once as well. */
+/* BGSAVE [SCHEDULE]: while an AOF rewrite child runs, SCHEDULE starts the
+ * save once it is done; without it the command fails, as in Redis. */
 static void command_bgsave(client *c)
 {
     if (c->argc > 2 || (c->argc == 2 && !argument_is(c, 1, "schedule"))) {
@@ -38,10 +39,39 @@ static void command_bgsave(client *c)
         reply_error(&c->reply, ERR_BGSAVE_RUNNING);
         return;
     }
+    if (aof_child_running()) {
+        /* One fork at a time, as in Redis. */
+        if (c->argc == 2) {
+            aof_schedule_bgsave();
+            reply_status(&c->reply, "Background saving scheduled");
+        } else {
+            reply_error(&c->reply, "ERR Another child process is active (AOF?): can't BGSAVE "
+                                   "right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE "
+                                   "whenever possible.");
+        }
+        return;
+    }
     if (snapshot_background_save() == 0)
         reply_status(&c->reply, "Background saving started");
     else
         reply_error(&c->reply, "ERR");
+}
+
+/* BGREWRITEAOF: a forked child writes a new base; while a BGSAVE child
+ * runs the rewrite waits for it (scheduled), as in Redis. */
+static void command_bgrewriteaof(client *c)
+{
+    int scheduled;
+    int rc = aof_rewrite_background(&scheduled);
+    if (rc == -2)
+        reply_error(&c->reply, "ERR Background append only file rewriting already in progress");
+    else if (rc != 0)
+        reply_error(&c->reply, "ERR Can't execute an AOF background rewriting. Please check the "
+                               "server logs for more information.");
+    else if (scheduled)
+        reply_status(&c->reply, "Background append only file rewriting scheduled");
+    else
+        reply_status(&c->reply, "Background append only file rewriting started");
 }
 
 static void command_dump(client *c)
@@ -160,6 +190,9 @@ const command persist_command_rows[] = {
     ROW("bgsave", -1, ADMIN | NOSCRIPT | CMD_NO_ASYNC_LOADING, C_ADMIN | C_SLOW | C_DANGER, 0, 0, 0,
         0, command_bgsave, "server", "1.0.0", "O(1)",
         "Asynchronously saves the database(s) to disk."),
+    ROW("bgrewriteaof", 1, ADMIN | NOSCRIPT | CMD_NO_ASYNC_LOADING, C_ADMIN | C_SLOW | C_DANGER, 0,
+        0, 0, 0, command_bgrewriteaof, "server", "1.0.0", "O(1)",
+        "Asynchronously rewrites the append-only file to disk."),
     ROW("dump", 2, R, C_KS | C_R | C_SLOW, 1, 1, 1, KEY_RO | KEY_ACCESS, command_dump, "generic",
         "2.6.0",
         "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of "

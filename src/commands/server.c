@@ -7,6 +7,7 @@
 
 #include "handlers.h"
 #include "rivet/script.h"
+#include "rivet/aof.h"
 #include "rivet/errorstats.h"
 #include "rivet/glob.h"
 #include "rivet/memory.h"
@@ -180,9 +181,17 @@ void command_config_set(client *c)
         else
             reply_errorf(&c->reply, "ERR %s", err); /* config_set's text is complete */
     } else {
+        const char *apply_err = NULL;
+        int apply_failed = -1;
         for (int i = 0; i < pairs; i++)
-            server_config_changed(names[i]);
-        reply_ok(&c->reply);
+            if (server_config_changed(names[i], &apply_err) != 0 && apply_failed < 0)
+                apply_failed = i;
+        if (apply_failed >= 0)
+            reply_errorf(&c->reply,
+                         "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                         names[apply_failed], apply_err);
+        else
+            reply_ok(&c->reply);
     }
     for (int i = 0; i < pairs; i++) {
         mem_free(names[i]);
@@ -408,6 +417,9 @@ void command_debug(client *c)
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
             "    true, false.",
             "    Show low level info about the key and associated value.",
+            "LOADAOF",
+            "    Flush the append only file to disk, empty the data set and load the AOF",
+            "    back.",
             "RELOAD [NOSAVE] [NOFLUSH]",
             "    Save the RDB on disk and reload it back to memory. With NOSAVE the file",
             "    on disk is loaded as it is; with NOFLUSH the data set is not emptied first.",
@@ -434,6 +446,12 @@ void command_debug(client *c)
         debug_object(c);
     } else if (argument_is(c, 1, "reload")) {
         debug_reload(c);
+    } else if (argument_is(c, 1, "loadaof") && c->argc == 2) {
+        char err[128];
+        if (aof_reload(err, sizeof(err)) == 0)
+            reply_ok(&c->reply);
+        else
+            reply_error(&c->reply, err);
     } else if (argument_is(c, 1, "set-active-expire") && c->argc == 3) {
         int64_t on;
         if (!argument_int64(c, 2, &on))

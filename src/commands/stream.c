@@ -1035,14 +1035,17 @@ static void command_xclaim(client *c)
         delivery_time = now;
     stream_consumer *consumer = NULL;
     size_t handle = reply_defer(&c->reply), written = 0;
+    int dropped = 0;
     for (int k = 5; k <= last_id_index; k++) {
         stream_id id;
         parse_id(NULL, c->argv[k], c->argv_len[k], &id, 0, 1, NULL);
         stream_pending *p = stream_pending_find(g, id);
         if (!stream_entry_exists(s, id)) {
             /* The entry is gone: so goes its pending record. */
-            if (p)
+            if (p) {
                 stream_pending_remove(g, p);
+                dropped = 1;
+            }
             continue;
         }
         if (p == NULL && !force)
@@ -1067,6 +1070,10 @@ static void command_xclaim(client *c)
         written++;
     }
     reply_defer_array(&c->reply, handle, written);
+    /* The PEL changed: announce it (for the AOF, WATCH, tracking) without a
+     * keyspace notification, which Redis does not send for XCLAIM. */
+    if (written > 0 || dropped)
+        keyspace_signal_modified(c->db, c->argv[1], c->argv_len[1], "xclaim", 0);
 }
 
 /* XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID] */
@@ -1156,6 +1163,9 @@ static void command_xautoclaim(client *c)
     for (size_t k = 0; k < deleted_count; k++)
         reply_id(c, deleted[k]);
     mem_free(deleted);
+    /* As XCLAIM: announced, without a keyspace notification. */
+    if (written > 0 || deleted_count > 0)
+        keyspace_signal_modified(c->db, c->argv[1], c->argv_len[1], "xautoclaim", 0);
 }
 
 /* ---------- XSETID ---------- */

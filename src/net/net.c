@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 #include "rivet/evict.h"
 #include "rivet/memory.h"
@@ -52,6 +53,9 @@ typedef struct connection {
     int closing;
     int in_pending_list;
     int resume_input; /* was blocked: run what it pipelined meanwhile */
+    int in_aof_wait;  /* replies held until the AOF covers aof_wait_offset */
+    uint64_t aof_wait_offset;
+    struct connection *aof_wait_next;
     int64_t soft_limit_since_ms;
     struct connection *prev, *next;  /* all connections */
     struct connection *pending_next; /* flush / close queue */
@@ -76,7 +80,9 @@ typedef struct net_state {
     uv_prepare_t before_poll;
     uv_signal_t sigterm, sigint;
     connection *connections;
-    connection *pending; /* connections with replies to flush or to close */
+    connection *pending;     /* connections with replies to flush or to close */
+    connection *aof_waiting; /* replies held for the AOF (group commit) */
+    uv_async_t aof_synced;   /* the fsync thread's wake-up */
     int stopping;
 } net_state;
 
@@ -90,6 +96,12 @@ static net_state *net(void)
 static void on_closed(uv_handle_t *handle)
 {
     connection *conn = handle->data;
+    if (conn->in_aof_wait) {
+        connection **link = &net()->aof_waiting;
+        while (*link != conn)
+            link = &(*link)->aof_wait_next;
+        *link = conn->aof_wait_next;
+    }
     resp_parser_release(&conn->parser);
     buffer_release(&conn->query);
     buffer_release(&conn->inflight);
@@ -156,7 +168,7 @@ static size_t output_pending(const connection *conn)
 static void flush_connection(connection *conn)
 {
     client *c = conn->client;
-    if (conn->closing || conn->writing)
+    if (conn->closing || conn->writing || conn->in_aof_wait)
         return;
     buffer *out = &c->reply.out;
     if (out->len > 0) {
@@ -192,6 +204,63 @@ static void flush_connection(connection *conn)
     }
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
         connection_close_now(conn);
+}
+
+/* ---------- group commit ----------
+ *
+ * A client whose commands fed the AOF keeps its replies until the AOF says
+ * they are durable (written, or fsynced with appendfsync always). Its
+ * later replies queue behind them, so order is kept. Clients that only
+ * read are not held. */
+
+static void hold_for_aof(connection *conn, uint64_t offset)
+{
+    if (offset > conn->aof_wait_offset)
+        conn->aof_wait_offset = offset;
+    if (conn->in_aof_wait)
+        return;
+    conn->in_aof_wait = 1;
+    conn->aof_wait_next = net()->aof_waiting;
+    net()->aof_waiting = conn;
+}
+
+static void release_aof_waiters(void)
+{
+    uint64_t durable = aof_durable_offset();
+    connection **link = &net()->aof_waiting;
+    while (*link) {
+        connection *conn = *link;
+        if (conn->aof_wait_offset <= durable) {
+            *link = conn->aof_wait_next;
+            conn->in_aof_wait = 0;
+            flush_connection(conn);
+        } else {
+            link = &conn->aof_wait_next;
+        }
+    }
+}
+
+/* Called on the fsync thread: only wakes the loop. */
+static void notify_aof_synced(void)
+{
+    uv_async_send(&net()->aof_synced);
+}
+
+static void on_aof_synced(uv_async_t *handle)
+{
+    (void)handle;
+    aof_sync_done();
+    release_aof_waiters();
+}
+
+/* After c's commands ran: send now, or hold until the AOF catches up. */
+static void flush_or_hold(connection *conn, uint64_t fed_before)
+{
+    uint64_t fed = aof_fed_offset();
+    if (conn->in_aof_wait || (fed != fed_before && aof_durable_offset() < fed))
+        hold_for_aof(conn, fed);
+    else
+        flush_connection(conn);
 }
 
 void net_client_unblocked(client *c)
@@ -349,12 +418,13 @@ static void consume_input(connection *conn, size_t nread)
         connection_close_now(conn);
         return;
     }
+    uint64_t fed_before = aof_fed_offset();
     process_input(conn);
     if (c->flags & CLIENT_CLOSE_ASAP) {
         connection_close_now(conn);
         return;
     }
-    flush_connection(conn);
+    flush_or_hold(conn, fed_before);
 }
 
 /* ---------- accepting ---------- */
@@ -633,6 +703,10 @@ static void on_before_poll(uv_prepare_t *handle)
         conn->in_pending_list = 0;
         if (conn->closing)
             continue;
+        /* Replies that reached a client from elsewhere (a blocked pop
+         * served by another client's push) may depend on any unsynced
+         * write: such clients wait for everything fed so far. */
+        uint64_t fed_before = 0;
         if (conn->resume_input && !(conn->client->flags & CLIENT_CLOSE_ASAP)) {
             conn->resume_input = 0;
             process_input(conn);
@@ -644,9 +718,13 @@ static void on_before_poll(uv_prepare_t *handle)
             if (conn->client->flags & CLIENT_CLOSE_ASAP)
                 connection_close_now(conn);
             else
-                flush_connection(conn);
+                flush_or_hold(conn, fed_before);
         }
     }
+    /* This iteration's writes go to the file (and start their fsync); no
+     * reply that depends on them has left yet. */
+    aof_flush(0);
+    release_aof_waiters();
     if (server.shutdown_requested && !net()->stopping)
         net_stop();
 }
@@ -848,6 +926,8 @@ int net_start(char **err)
         *err = mem_strdup("Configured to not listen anywhere, exiting.");
         return -1;
     }
+    uv_async_init(&n->loop, &n->aof_synced, on_aof_synced);
+    aof_set_sync_notify(notify_aof_synced);
     uv_prepare_init(&n->loop, &n->before_poll);
     uv_prepare_start(&n->before_poll, on_before_poll);
     uv_timer_init(&n->loop, &n->cron_timer);
@@ -878,6 +958,7 @@ void net_stop(void)
     if (n->stopping)
         return;
     n->stopping = 1;
+    aof_set_sync_notify(NULL); /* the async handle is about to close */
     /* Flush what can be flushed; then close every handle so uv_run returns. */
     while (n->connections)
         connection_close_now(n->connections);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rivet/aof.h"
 #include "rivet/rdb.h"
 #include "rivet/server.h"
 
@@ -228,8 +229,9 @@ int snapshot_reload(char *err, size_t err_size)
 
 int snapshot_before_shutdown(int force_save, int nosave)
 {
-    /* Saving a half-loaded data set would destroy the file being loaded. */
-    if (status.loading)
+    /* Saving a half-loaded data set would destroy the file being loaded
+     * (or, during an AOF load, replace dump.rdb with part of the data). */
+    if (status.loading || aof_get_status()->loading)
         return 0;
     if (child_pid >= 0) {
         server_log(LOG_WARNING, "There is a child saving an .rdb. Killing it!");

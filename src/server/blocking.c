@@ -4,6 +4,7 @@
  * arrival order. Re-running the command (rather than handing it a value)
  * keeps every blocking command's semantics inside its own handler, as Redis
  * 7 does. Deadlines live in a timing wheel. */
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 
 #include <math.h>
@@ -335,7 +336,11 @@ static int retry(client *c)
     c->command = st->command;
     size_t before = c->reply.out.len;
     st->retrying = 1;
+    /* Served later, the command is written to the AOF as the non-blocking
+     * pop it turned into (see propagate.c). */
+    propagate_call_begin(c);
     st->command->handler(c);
+    propagate_call_end(c, st->command, before);
     st->retrying = 0;
     int served = c->reply.out.len != before;
     if (served)

@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 #include "rivet/errorstats.h"
 #include "rivet/evict.h"
@@ -59,6 +60,7 @@ void server_cron(void)
     keyspace_set_time(server.keyspace, server.now_ms);
     keyspace_rehash_step(server.keyspace, 100);
     snapshot_cron();
+    aof_cron();
     size_t used = mem_used();
     if (used > server.stats.peak_memory)
         server.stats.peak_memory = used;
@@ -86,7 +88,7 @@ void server_reset_stats(void)
     }
 }
 
-void server_config_changed(const char *name)
+int server_config_changed(const char *name, const char **err)
 {
     if (strcasecmp(name, "slowlog-max-len") == 0)
         slowlog_trim(server.slowlog, (size_t)server.config.slowlog_max_len);
@@ -97,6 +99,14 @@ void server_config_changed(const char *name)
         lazyfree_configure(server.keyspace);
     if (strcasecmp(name, "embed-value-max-bytes") == 0)
         keyspace_set_embed_max(server.keyspace, (size_t)server.config.embed_value_max_bytes);
+    if (strcasecmp(name, "appendonly") == 0 && aof_set_enabled(server.config.appendonly) != 0) {
+        /* Turning the AOF on needs a fork and files: on failure it stays
+         * off, and CONFIG SET says so with Redis's text. */
+        server.config.appendonly = 0;
+        *err = "Unable to turn on AOF. Check server logs.";
+        return -1;
+    }
+    return 0;
 }
 
 void server_apply_access_mode(void)
@@ -263,6 +273,10 @@ static void section_persistence(buffer *out)
 {
     keyspace_stats *ks = keyspace_get_stats(server.keyspace);
     const snapshot_status *st = snapshot_get_status();
+    const aof_status *aof = aof_get_status();
+    long long aof_current = aof->rewrite_in_progress
+                                ? (long long)((server.now_ms - aof->rewrite_started_ms) / 1000)
+                                : -1;
     long long current =
         st->bgsave_in_progress ? (long long)((server.now_ms - st->bgsave_started_ms) / 1000) : -1;
     buffer_appendf(out,
@@ -285,23 +299,39 @@ static void section_persistence(buffer *out)
                    "rdb_last_cow_size:0\r\n"
                    "rdb_last_load_keys_expired:%llu\r\n"
                    "rdb_last_load_keys_loaded:%llu\r\n"
-                   "aof_enabled:0\r\n"
-                   "aof_rewrite_in_progress:0\r\n"
-                   "aof_rewrite_scheduled:0\r\n"
-                   "aof_last_rewrite_time_sec:-1\r\n"
-                   "aof_current_rewrite_time_sec:-1\r\n"
-                   "aof_last_bgrewrite_status:ok\r\n"
-                   "aof_rewrites:0\r\n"
-                   "aof_rewrites_consecutive_failures:0\r\n"
-                   "aof_last_write_status:ok\r\n"
+                   "aof_enabled:%d\r\n"
+                   "aof_rewrite_in_progress:%d\r\n"
+                   "aof_rewrite_scheduled:%d\r\n"
+                   "aof_last_rewrite_time_sec:%lld\r\n"
+                   "aof_current_rewrite_time_sec:%lld\r\n"
+                   "aof_last_bgrewrite_status:%s\r\n"
+                   "aof_rewrites:%llu\r\n"
+                   "aof_rewrites_consecutive_failures:%llu\r\n"
+                   "aof_last_write_status:%s\r\n"
                    "aof_last_cow_size:0\r\n"
                    "module_fork_in_progress:0\r\n"
                    "module_fork_last_cow_size:0\r\n",
-                   st->loading, (unsigned long long)ks->dirty, st->bgsave_in_progress,
-                   (long long)server.last_save_s, st->last_bgsave_ok ? "ok" : "err",
-                   (long long)st->last_bgsave_seconds, current, (unsigned long long)st->saves,
-                   (unsigned long long)st->last_load_expired,
-                   (unsigned long long)st->last_load_keys);
+                   st->loading || aof->loading, (unsigned long long)ks->dirty,
+                   st->bgsave_in_progress, (long long)server.last_save_s,
+                   st->last_bgsave_ok ? "ok" : "err", (long long)st->last_bgsave_seconds, current,
+                   (unsigned long long)st->saves, (unsigned long long)st->last_load_expired,
+                   (unsigned long long)st->last_load_keys, aof->enabled, aof->rewrite_in_progress,
+                   aof->rewrite_scheduled, (long long)aof->last_rewrite_seconds, aof_current,
+                   aof->last_rewrite_ok ? "ok" : "err", (unsigned long long)aof->rewrites,
+                   (unsigned long long)aof->rewrite_failures_in_a_row,
+                   aof->last_write_ok ? "ok" : "err");
+    /* Redis prints these only while AOF is on. */
+    if (aof->enabled)
+        buffer_appendf(out,
+                       "aof_current_size:%llu\r\n"
+                       "aof_base_size:%llu\r\n"
+                       "aof_pending_rewrite:%d\r\n"
+                       "aof_buffer_length:%zu\r\n"
+                       "aof_pending_bio_fsync:0\r\n"
+                       "aof_delayed_fsync:%llu\r\n",
+                       (unsigned long long)aof->current_size, (unsigned long long)aof->base_size,
+                       aof->rewrite_scheduled, aof_buffer_length(),
+                       (unsigned long long)aof->delayed_fsync);
 }
 
 static void section_stats(buffer *out)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "rivet/aof.h"
 #include "rivet/blocking.h"
 #include "rivet/cache.h"
 #include "rivet/clock.h"
@@ -82,6 +83,7 @@ void server_key_modified(void *ctx, database *db, const char *key, size_t key_le
 {
     (void)ctx;
     (void)type_class;
+    propagate_key_modified(db, key, key_len, event);
     cache_key_modified(db, key, key_len, event);
     if (key == NULL) { /* the whole database is about to be flushed or swapped */
         watch_database_touched(db);
@@ -240,15 +242,26 @@ static int start(int argc, char **argv)
     }
     /* Listening already: clients that connect during a long load get
      * LOADING (and INFO says loading:1), as with Redis. */
-    if (snapshot_load_at_startup(serve_while_loading) != 0) {
+    /* As in Redis, the AOF (when on) is the data set; dump.rdb is not read. */
+    int loaded = server.config.appendonly ? aof_load_at_startup(serve_while_loading) : 1;
+    if (loaded < 0 || (loaded == 1 && !server.config.appendonly &&
+                       snapshot_load_at_startup(serve_while_loading) != 0)) {
+        if (loaded < 0)
+            server_log(LOG_WARNING, "Fatal error loading the append only file. Exiting.");
         net_stop(); /* close listeners and clients so net_release can finish */
         return server.shutdown_requested ? server.exit_code : 1;
+    }
+    if (server.config.appendonly && aof_open_at_startup() != 0) {
+        server_log(LOG_WARNING, "Can't open the append-only file. Exiting.");
+        net_stop();
+        return 1;
     }
     write_pidfile();
     server_log(LOG_NOTICE, "Server initialized");
     server_log(LOG_NOTICE, "Ready to accept connections tcp on port %lld",
                (long long)server.config.port);
     net_run();
+    aof_shutdown(); /* the last buffered writes reach the disk */
     server_log(LOG_WARNING, "Rivet is now ready to exit, bye bye...");
     return server.exit_code;
 }
