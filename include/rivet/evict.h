@@ -38,11 +38,17 @@ typedef struct evict_limits {
     int samples;      /* keys sampled per database per round */
     int64_t time_us;  /* slice budget in microseconds */
     size_t max_keys;  /* slice budget in keys */
+    /* lazyfree-lazy-eviction: evicted values go through the lazy-free hook,
+     * and memory still held by values being freed elsewhere (reported by
+     * in_flight) does not count against the limit, so a slice neither waits
+     * for the workers nor evicts more keys to make up for their lag. */
+    int lazy;
+    size_t (*in_flight)(void);
 } evict_limits;
 
-/* One eviction slice over ks, judged by mem_used(). Each evicted key is
- * deleted, counted in keyspace_stats.evicted_keys and announced with the
- * "evicted" event. */
+/* One eviction slice over ks, judged by mem_used() (less in_flight() when
+ * lazy). Each evicted key is deleted, counted in keyspace_stats.evicted_keys
+ * and announced with the "evicted" event. */
 evict_result evict_run(keyspace *ks, const evict_limits *limits);
 
 /* Dispatch's check before running or queueing cmd for c (server config):

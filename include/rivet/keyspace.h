@@ -101,6 +101,10 @@ void keyspace_value_free(const keyspace *ks, object_type type, object_encoding e
                          void *value);
 size_t keyspace_value_free_effort(const keyspace *ks, object_type type, object_encoding encoding,
                                   const void *value);
+/* Bytes a non-string value holds (its type's memory_usage; 0 without one),
+ * extrapolated from `samples` elements (0 = count all). */
+size_t keyspace_value_memory(const keyspace *ks, object_type type, object_encoding encoding,
+                             const void *value, size_t samples);
 
 /* The methods registered for a type (all NULL for strings). */
 const object_methods *keyspace_type_methods(const keyspace *ks, object_type type);

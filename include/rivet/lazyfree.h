@@ -24,6 +24,9 @@ void lazyfree_flush_database(database *db);
 
 /* INFO: values waiting to be freed, and values freed in the background. */
 size_t lazyfree_pending_objects(void);
+/* Estimated bytes of the values handed to workers and not yet freed: still
+ * in used_memory, but already on their way out (lazy eviction). */
+size_t lazyfree_pending_bytes(void);
 uint64_t lazyfree_freed_objects(void);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rivet/clock.h"
+#include "rivet/lazyfree.h"
 #include "rivet/memory.h"
 #include "rivet/server.h"
 #include "rivet/transaction.h"
@@ -251,7 +252,7 @@ static int pool_fill(keyspace *ks, const evict_limits *limits)
 
 /* Deletes the key as an eviction. Returns 1 if it was there to delete (an
  * already expired key is reclaimed as an expiry instead and returns 0). */
-static int evict_key(keyspace *ks, int db_index, const char *key, size_t len, int policy)
+static int evict_key(keyspace *ks, int db_index, const char *key, size_t len, int policy, int lazy)
 {
     database *db = keyspace_database(ks, db_index);
     kv_entry *e = keyspace_lookup_raw(db, key, len);
@@ -259,7 +260,7 @@ static int evict_key(keyspace *ks, int db_index, const char *key, size_t len, in
         return 0;
     if (policy_is_volatile(policy) && entry_expire(e) < 0)
         return 0; /* lost its TTL since it was sampled */
-    if (!keyspace_delete(db, key, len))
+    if (!(lazy ? keyspace_delete_lazy(db, key, len) : keyspace_delete(db, key, len)))
         return 0;
     keyspace_get_stats(ks)->evicted_keys++;
     keyspace_signal_modified(db, key, len, "evicted", EVENT_EVICTED);
@@ -295,7 +296,7 @@ static int evict_one_random(keyspace *ks, const evict_limits *limits)
         char small[128];
         char *copy = len <= sizeof(small) ? small : mem_alloc(len);
         memcpy(copy, key, len);
-        int done = evict_key(ks, i, copy, len, limits->policy);
+        int done = evict_key(ks, i, copy, len, limits->policy, limits->lazy);
         if (copy != small)
             mem_free(copy);
         if (done)
@@ -319,7 +320,7 @@ static int evict_one(keyspace *ks, const evict_limits *limits)
             return 0;
         candidate best;
         while (pool_take_best(&best)) {
-            int done = evict_key(ks, best.db, best.key, best.key_len, limits->policy);
+            int done = evict_key(ks, best.db, best.key, best.key_len, limits->policy, limits->lazy);
             mem_free(best.key);
             if (done)
                 return 1;
@@ -328,9 +329,19 @@ static int evict_one(keyspace *ks, const evict_limits *limits)
     return 0;
 }
 
+static size_t memory_counted(const evict_limits *limits)
+{
+    size_t used = mem_used();
+    if (limits->lazy && limits->in_flight) {
+        size_t leaving = limits->in_flight();
+        used = leaving < used ? used - leaving : 0;
+    }
+    return used;
+}
+
 evict_result evict_run(keyspace *ks, const evict_limits *limits)
 {
-    if (limits->maxmemory == 0 || mem_used() <= limits->maxmemory)
+    if (limits->maxmemory == 0 || memory_counted(limits) <= limits->maxmemory)
         return EVICT_OK;
     if (limits->policy == EVICT_NOEVICTION)
         return EVICT_FAIL;
@@ -342,7 +353,7 @@ evict_result evict_run(keyspace *ks, const evict_limits *limits)
     }
     uint64_t start = clock_ticks();
     size_t evicted = 0;
-    while (mem_used() > limits->maxmemory) {
+    while (memory_counted(limits) > limits->maxmemory) {
         if (!evict_one(ks, limits))
             return EVICT_FAIL;
         evicted++;
@@ -364,6 +375,8 @@ static evict_limits server_limits(int64_t time_us, size_t max_keys)
         .samples = (int)server.config.maxmemory_samples,
         .time_us = time_us,
         .max_keys = max_keys,
+        .lazy = server.config.lazyfree_lazy_eviction != 0,
+        .in_flight = lazyfree_pending_bytes,
     };
     return limits;
 }

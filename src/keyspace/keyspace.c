@@ -321,6 +321,13 @@ size_t keyspace_value_free_effort(const keyspace *ks, object_type type, object_e
     return m->free_effort ? m->free_effort(value, encoding) : 1;
 }
 
+size_t keyspace_value_memory(const keyspace *ks, object_type type, object_encoding encoding,
+                             const void *value, size_t samples)
+{
+    const object_methods *m = &ks->methods[type];
+    return m->memory_usage ? m->memory_usage(value, encoding, samples) : 0;
+}
+
 void keyspace_set_lazy_free(keyspace *ks, keyspace_lazy_free_fn fn, void *ctx, int flags)
 {
     ks->lazy_free = fn;

@@ -19,10 +19,12 @@ typedef struct lazyfree_job {
     void *value;                 /* one value, or */
     keyspace_detached *detached; /* a whole database's former contents */
     size_t objects;
+    size_t bytes; /* estimate of what the job frees (values only) */
     int64_t memory_delta;
 } lazyfree_job;
 
 static size_t pending_objects;
+static size_t pending_bytes;
 static uint64_t freed_objects;
 
 static void job_run(uv_work_t *work)
@@ -42,6 +44,7 @@ static void job_done(uv_work_t *work, int status)
     lazyfree_job *job = (lazyfree_job *)work;
     mem_account(job->memory_delta);
     pending_objects -= job->objects;
+    pending_bytes -= job->bytes;
     freed_objects += job->objects;
     mem_free(job);
 }
@@ -59,6 +62,7 @@ static void job_submit(lazyfree_job *job)
         return;
     }
     pending_objects += job->objects;
+    pending_bytes += job->bytes;
     uv_queue_work(loop, &job->work, job_run, job_done);
 }
 
@@ -75,6 +79,9 @@ void lazyfree_value(keyspace *ks, object_type type, object_encoding encoding, vo
     job->encoding = encoding;
     job->value = value;
     job->objects = 1;
+    /* Sampled, so handing over a huge value stays cheap; eviction uses it
+     * to see memory that is already on its way out. */
+    job->bytes = keyspace_value_memory(ks, type, encoding, value, 16);
     job_submit(job);
 }
 
@@ -105,6 +112,11 @@ void lazyfree_flush_database(database *db)
     job->detached = detached;
     job->objects = keys;
     job_submit(job);
+}
+
+size_t lazyfree_pending_bytes(void)
+{
+    return pending_bytes;
 }
 
 size_t lazyfree_pending_objects(void)

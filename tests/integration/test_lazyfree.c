@@ -179,12 +179,64 @@ static void test_del_is_synchronous_unless_configured(void **state)
     redisFree(c);
 }
 
+/* Fills 8 sets of 20000 members, then halves the room above the empty
+ * server's memory and sends one write; returns how many keys were evicted
+ * once memory is back under the limit. */
+static long long evict_half(redisContext *c, long long *lazyfreed)
+{
+    expect_status(c, "OK", "FLUSHALL");
+    expect_status(c, "OK", "CONFIG SET maxmemory-policy allkeys-random");
+    long long empty = harness_info_number(c, "memory", "used_memory");
+    char key[32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "set:%d", i);
+        fill_set(c, key, 20000);
+    }
+    long long full = harness_info_number(c, "memory", "used_memory");
+    long long evicted_before = harness_info_number(c, "stats", "evicted_keys");
+    long long freed_before = harness_info_number(c, "memory", "lazyfreed_objects");
+    long long limit = empty + (full - empty) / 2;
+    expect_status(c, "OK", "CONFIG SET maxmemory %lld", limit);
+    expect_status(c, "OK", "SET trigger 1");
+    long long deadline = harness_now_ms() + 10000;
+    while (harness_info_number(c, "memory", "used_memory") > limit && harness_now_ms() < deadline)
+        harness_sleep_ms(10);
+    assert_true(harness_info_number(c, "memory", "used_memory") <= limit);
+    *lazyfreed = harness_info_number(c, "memory", "lazyfreed_objects") - freed_before;
+    long long evicted = harness_info_number(c, "stats", "evicted_keys") - evicted_before;
+    expect_status(c, "OK", "CONFIG SET maxmemory 0");
+    return evicted;
+}
+
+/* lazyfree-lazy-eviction: evicted big values are freed by the workers, and
+ * memory already handed to them counts as gone, so eviction stops where the
+ * synchronous path stops instead of evicting everything while the workers
+ * catch up. */
+static void test_lazy_eviction_frees_in_the_background(void **state)
+{
+    redisContext *c = harness_connect(*state);
+    long long lazyfreed;
+    long long evicted_sync = evict_half(c, &lazyfreed);
+    assert_int_equal(lazyfreed, 0);
+    assert_true(evicted_sync >= 4 && evicted_sync <= 5);
+    expect_status(c, "OK", "CONFIG SET lazyfree-lazy-eviction yes");
+    long long evicted_lazy = evict_half(c, &lazyfreed);
+    print_message("evicted %lld sets synchronously, %lld lazily\n", evicted_sync, evicted_lazy);
+    assert_true(evicted_lazy >= 4 && evicted_lazy <= 5);
+    assert_int_equal(lazyfreed, evicted_lazy);
+    expect_status(c, "OK", "CONFIG SET lazyfree-lazy-eviction no");
+    expect_status(c, "OK", "CONFIG SET maxmemory-policy noeviction");
+    expect_status(c, "OK", "FLUSHALL");
+    redisFree(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unlink_of_a_huge_set_does_not_stall),
         cmocka_unit_test(test_flushall_async_empties_at_once_and_frees_later),
         cmocka_unit_test(test_del_is_synchronous_unless_configured),
+        cmocka_unit_test(test_lazy_eviction_frees_in_the_background),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

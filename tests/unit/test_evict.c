@@ -63,7 +63,11 @@ static int count_existing(database *db, const char *prefix, int first, int count
 
 static evict_limits limits_for(int policy, size_t maxmemory, size_t max_keys)
 {
-    evict_limits limits = {maxmemory, policy, 5, 1000000, max_keys};
+    evict_limits limits = {.maxmemory = maxmemory,
+                           .policy = policy,
+                           .samples = 5,
+                           .time_us = 1000000,
+                           .max_keys = max_keys};
     return limits;
 }
 
