@@ -592,10 +592,21 @@ static void test_automatic_rewrite(void **state)
         assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
         freeReplyObject(r);
     }
-    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrites", 1, 10000));
-    assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_in_progress", 0, 10000));
-    long long current = harness_info_number(c, "persistence", "aof_current_size");
-    assert_true(current < 64 * 1024);
+    /* On a slow (sanitizer) build the writes that arrive while the first
+     * rewrite runs can pass the minimum again, and the cron rewrites once
+     * more; what must hold is that it keeps doing so until the log is back
+     * to the size of the data. */
+    long long deadline = harness_now_ms() + 20000, current;
+    for (;;) {
+        current = harness_info_number(c, "persistence", "aof_current_size");
+        if (current < 64 * 1024 &&
+            harness_info_number(c, "persistence", "aof_rewrite_in_progress") == 0 &&
+            harness_info_number(c, "persistence", "aof_rewrites") >= 1)
+            break;
+        if (harness_now_ms() > deadline)
+            fail_msg("the AOF did not shrink by automatic rewrites: %lld bytes", current);
+        harness_sleep_ms(50);
+    }
     assert_int_equal(harness_info_number(c, "persistence", "aof_buffer_length"), 0);
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
