@@ -5,6 +5,7 @@
 #define RIVET_BUFFER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct buffer {
     char *data;
@@ -20,6 +21,11 @@ void buffer_append(buffer *b, const void *data, size_t len);
 void buffer_append_char(buffer *b, char c);
 void buffer_append_cstr(buffer *b, const char *s);
 void buffer_appendf(buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends the low `bytes` (1..8) bytes of value, least significant first:
+ * the byte order of the native types' saved formats. */
+void buffer_append_le(buffer *b, uint64_t value, int bytes);
+/* Reads `bytes` (1..8) bytes at p, least significant first. */
+uint64_t buffer_read_le(const void *p, int bytes);
 /* Drop the first n bytes, moving the rest to the front. */
 void buffer_consume(buffer *b, size_t n);
 void buffer_clear(buffer *b);

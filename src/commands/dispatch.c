@@ -230,6 +230,9 @@ void server_execute(client *c)
     }
     size_t reply_start = c->reply.out.len;
     server.current_client = c;
+    /* Non-NULL only while a script past busy-reply-threshold runs, and then
+     * for the whole of this call (it is made from the script's hook). */
+    const char *busy = script_busy_error();
     const command *cmd = resolve(c);
     if (cmd != NULL) {
         if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
@@ -242,10 +245,10 @@ void server_execute(client *c)
                      "set this option in the configuration file, and then restart the server.",
                      cmd->name[0] == 'd' ? "DEBUG" : cmd->name);
             reject(c, cmd, text);
-        } else if (script_busy_error() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        } else if (busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
             /* A script past busy-reply-threshold lets clients in only to
              * stop it (see net_serve_while_busy). */
-            reject(c, cmd, script_busy_error());
+            reject(c, cmd, busy);
         } else if (pubsub_client_subscribed(c) && client_protocol(c) == 2 &&
                    !runs_while_subscribed(cmd)) {
             char name[96], text[256];
@@ -254,7 +257,7 @@ void server_execute(client *c)
                      "QUIT / RESET are allowed in this context",
                      command_full_name(cmd, name, sizeof(name)));
             reject(c, cmd, text);
-        } else if (!script_busy_error() && evict_before_command(c, cmd) != 0) {
+        } else if (!busy && evict_before_command(c, cmd) != 0) {
             /* (Never evict while a script is busy: keys would vanish under
              * it. Only allow_busy commands get this far then.) */
             if (cmd->handler == command_exec && (c->flags & CLIENT_MULTI)) {
@@ -294,7 +297,7 @@ void server_execute(client *c)
             /* Writes may have readied keys that blocked clients wait for;
              * they are served only between top-level commands, so nothing
              * runs inside a transaction or a busy script. */
-            if (!script_busy_error())
+            if (!busy)
                 blocking_serve_ready();
         }
     }

@@ -100,3 +100,20 @@ void buffer_shrink(buffer *b, size_t keep_cap)
     b->data = mem_realloc(b->data, keep_cap);
     b->cap = mem_block_size(b->data);
 }
+
+void buffer_append_le(buffer *b, uint64_t value, int bytes)
+{
+    unsigned char out[8];
+    for (int i = 0; i < bytes; i++)
+        out[i] = (unsigned char)(value >> (8 * i));
+    buffer_append(b, out, (size_t)bytes);
+}
+
+uint64_t buffer_read_le(const void *p, int bytes)
+{
+    const unsigned char *in = p;
+    uint64_t value = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        value = (value << 8) | in[i];
+    return value;
+}

@@ -116,21 +116,11 @@ int64_t counter_window_deadline(const counter_window *w)
  *   | u32 bucket_count | i64 buckets..., oldest first (newest last) */
 #define SAVE_VERSION 1
 
-static void put_u64(buffer *out, uint64_t value)
-{
-    unsigned char bytes[8];
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (unsigned char)(value >> (8 * i));
-    buffer_append(out, bytes, sizeof(bytes));
-}
-
 static int get_u64(const unsigned char **at, size_t *left, size_t n, uint64_t *value)
 {
     if (*left < n)
         return 0;
-    *value = 0;
-    for (size_t i = 0; i < n; i++)
-        *value |= (uint64_t)(*at)[i] << (8 * i);
+    *value = buffer_read_le(*at, (int)n);
     *at += n;
     *left -= n;
     return 1;
@@ -139,15 +129,12 @@ static int get_u64(const unsigned char **at, size_t *left, size_t n, uint64_t *v
 void counter_window_save(const counter_window *w, buffer *out)
 {
     buffer_append_char(out, SAVE_VERSION);
-    put_u64(out, (uint64_t)w->window_ms);
-    put_u64(out, (uint64_t)w->resolution_ms);
-    put_u64(out, (uint64_t)w->newest_index);
-    unsigned char count[4];
-    for (int i = 0; i < 4; i++)
-        count[i] = (unsigned char)(w->bucket_count >> (8 * i));
-    buffer_append(out, count, sizeof(count));
+    buffer_append_le(out, (uint64_t)w->window_ms, 8);
+    buffer_append_le(out, (uint64_t)w->resolution_ms, 8);
+    buffer_append_le(out, (uint64_t)w->newest_index, 8);
+    buffer_append_le(out, w->bucket_count, 4);
     for (uint32_t i = 1; i <= w->bucket_count; i++)
-        put_u64(out, (uint64_t)w->buckets[(w->newest_slot + i) % w->bucket_count]);
+        buffer_append_le(out, (uint64_t)w->buckets[(w->newest_slot + i) % w->bucket_count], 8);
 }
 
 counter_window *counter_window_load(const char *bytes, size_t len, int64_t max_buckets)

@@ -46,25 +46,9 @@ size_t idem_record_memory(const idem_record *record)
            mem_block_size(record->response);
 }
 
-static void put_le(buffer *out, uint64_t v, int n)
-{
-    unsigned char bytes[8];
-    for (int i = 0; i < n; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    buffer_append(out, bytes, (size_t)n);
-}
-
-static uint64_t get_le(const char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | (unsigned char)p[i];
-    return v;
-}
-
 static void put_field(buffer *out, const char *bytes, size_t len)
 {
-    put_le(out, len, 4);
+    buffer_append_le(out, len, 4);
     if (len > 0) /* an absent field has no bytes to copy (bytes may be NULL) */
         buffer_append(out, bytes, len);
 }
@@ -74,8 +58,8 @@ void idem_record_save(const idem_record *record, buffer *out)
     buffer_append(out, "ID", 2);
     buffer_append_char(out, IDEM_FORMAT_VERSION);
     buffer_append_char(out, (char)record->state);
-    put_le(out, record->token, 8);
-    put_le(out, (uint64_t)record->lease_deadline_ms, 8);
+    buffer_append_le(out, record->token, 8);
+    buffer_append_le(out, (uint64_t)record->lease_deadline_ms, 8);
     buffer_append_char(out, record->has_fingerprint ? 1 : 0);
     put_field(out, record->fingerprint, record->has_fingerprint ? record->fingerprint_len : 0);
     put_field(out, record->response, record->response ? record->response_len : 0);
@@ -87,7 +71,7 @@ static int take_field(const char *bytes, size_t len, size_t *pos, const char **f
 {
     if (len - *pos < 4)
         return 0;
-    uint64_t n = get_le(bytes + *pos, 4);
+    uint64_t n = buffer_read_le(bytes + *pos, 4);
     *pos += 4;
     if (n > len - *pos)
         return 0;
@@ -115,8 +99,8 @@ idem_record *idem_record_load(const char *bytes, size_t len)
         return NULL;
     idem_record *record = mem_calloc(sizeof(*record));
     record->state = (idem_state)state;
-    record->token = get_le(bytes + 4, 8);
-    record->lease_deadline_ms = (int64_t)get_le(bytes + 12, 8);
+    record->token = buffer_read_le(bytes + 4, 8);
+    record->lease_deadline_ms = (int64_t)buffer_read_le(bytes + 12, 8);
     record->has_fingerprint = has_fingerprint;
     if (has_fingerprint) {
         record->fingerprint = copy_bytes(fingerprint, fingerprint_len);

@@ -56,36 +56,12 @@ size_t lock_value_memory(const lock_value *lock)
     return mem_block_size(lock);
 }
 
-static void put_u64(buffer *out, uint64_t v)
-{
-    unsigned char bytes[8];
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    buffer_append(out, bytes, 8);
-}
-
-static void put_u32(buffer *out, uint32_t v)
-{
-    unsigned char bytes[4];
-    for (int i = 0; i < 4; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    buffer_append(out, bytes, 4);
-}
-
-static uint64_t get_le(const char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | (unsigned char)p[i];
-    return v;
-}
-
 void lock_value_save(const lock_value *lock, buffer *out)
 {
     buffer_append(out, "LK", 2);
     buffer_append_char(out, LOCK_FORMAT_VERSION);
-    put_u64(out, lock->token);
-    put_u32(out, (uint32_t)lock->owner_len);
+    buffer_append_le(out, lock->token, 8);
+    buffer_append_le(out, lock->owner_len, 4);
     buffer_append(out, lock->owner, lock->owner_len);
 }
 
@@ -93,8 +69,8 @@ lock_value *lock_value_load(const char *bytes, size_t len)
 {
     if (len < LOCK_HEADER_BYTES || memcmp(bytes, "LK", 2) != 0 || bytes[2] != LOCK_FORMAT_VERSION)
         return NULL;
-    uint64_t token = get_le(bytes + 3, 8);
-    uint64_t owner_len = get_le(bytes + 11, 4);
+    uint64_t token = buffer_read_le(bytes + 3, 8);
+    uint64_t owner_len = buffer_read_le(bytes + 11, 4);
     if (owner_len != len - LOCK_HEADER_BYTES)
         return NULL;
     return lock_value_create(bytes + LOCK_HEADER_BYTES, (size_t)owner_len, token);

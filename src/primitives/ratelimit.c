@@ -386,22 +386,6 @@ void ratelimit_cell_throttle(ratelimit *rl, const ratelimit_cell_request *rq, in
  *   gcra:    i64 tat_ns */
 #define SAVE_VERSION 1
 
-static void put_u64(buffer *out, uint64_t value)
-{
-    unsigned char bytes[8];
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (unsigned char)(value >> (8 * i));
-    buffer_append(out, bytes, sizeof(bytes));
-}
-
-static void put_u32(buffer *out, uint32_t value)
-{
-    unsigned char bytes[4];
-    for (int i = 0; i < 4; i++)
-        bytes[i] = (unsigned char)(value >> (8 * i));
-    buffer_append(out, bytes, sizeof(bytes));
-}
-
 typedef struct reader {
     const unsigned char *at;
     size_t left;
@@ -414,9 +398,7 @@ static uint64_t get_bytes(reader *r, int n)
         r->failed = 1;
         return 0;
     }
-    uint64_t value = 0;
-    for (int i = 0; i < n; i++)
-        value |= (uint64_t)r->at[i] << (8 * i);
+    uint64_t value = buffer_read_le(r->at, n);
     r->at += n;
     r->left -= (size_t)n;
     return value;
@@ -433,19 +415,19 @@ void ratelimit_save(const ratelimit *rl, buffer *out)
     buffer_append_char(out, (char)rl->algorithm);
     switch (rl->algorithm) {
     case RATELIMIT_SLIDING:
-        put_u32(out, rl->u.sliding.length);
+        buffer_append_le(out, rl->u.sliding.length, 4);
         for (uint32_t i = 0; i < rl->u.sliding.length; i++) {
-            put_u64(out, (uint64_t)ring_at(rl, i)->at_ms);
-            put_u64(out, (uint64_t)ring_at(rl, i)->count);
+            buffer_append_le(out, (uint64_t)ring_at(rl, i)->at_ms, 8);
+            buffer_append_le(out, (uint64_t)ring_at(rl, i)->count, 8);
         }
         break;
     case RATELIMIT_FIXED:
-        put_u64(out, (uint64_t)rl->u.fixed.window_ms);
-        put_u64(out, (uint64_t)rl->u.fixed.window_start_ms);
-        put_u64(out, (uint64_t)rl->u.fixed.count);
+        buffer_append_le(out, (uint64_t)rl->u.fixed.window_ms, 8);
+        buffer_append_le(out, (uint64_t)rl->u.fixed.window_start_ms, 8);
+        buffer_append_le(out, (uint64_t)rl->u.fixed.count, 8);
         break;
     case RATELIMIT_GCRA:
-        put_u64(out, (uint64_t)rl->u.gcra.tat_ns);
+        buffer_append_le(out, (uint64_t)rl->u.gcra.tat_ns, 8);
         break;
     }
 }

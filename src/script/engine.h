@@ -39,6 +39,9 @@ lua_State *engine_create_state(void);
 void engine_ensure_started(void);
 /* The top-level message handler: turns any error into Redis's reply text. */
 int engine_error_handler(lua_State *L);
+/* __index of a guarded globals table: reads the table in upvalue 1 and
+ * reports a missing name as Redis does. */
+int engine_globals_index(lua_State *L);
 /* __newindex of every read-only table. */
 int engine_readonly_newindex(lua_State *L);
 /* rawset refuses tables marked read-only. */

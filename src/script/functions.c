@@ -285,19 +285,6 @@ static int redis_register_function(lua_State *L)
 
 /* ---- the functions' Lua state ------------------------------------------ */
 
-/* __index of a guarded table: reads the table in upvalue 1, and reports a
- * missing name as Redis does. */
-static int guarded_index(lua_State *L)
-{
-    lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
-    if (!lua_isnil(L, -1))
-        return 1;
-    const char *name = lua_tostring(L, 2);
-    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
-                      name ? name : "?");
-}
-
 /* A library environment's __index: the load-time globals while its code
  * loads, the full sandbox afterwards. */
 static int library_env_index(lua_State *L)
@@ -354,7 +341,7 @@ static void create_load_globals(lua_State *L)
     lua_getfield(L, -1, "REDIS_VERSION_NUM");
     lua_setfield(L, -4, "REDIS_VERSION_NUM");
     lua_pop(L, 2);
-    push_guard(L, guarded_index, 1);
+    push_guard(L, engine_globals_index, 1);
     lua_newtable(L); /* the load-time globals */
     lua_insert(L, -2);
     lua_setfield(L, -2, "redis");

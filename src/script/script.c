@@ -1025,7 +1025,7 @@ static void protect_library(lua_State *L, const char *name)
 }
 
 /* Reading a global that does not exist is a mistake worth reporting. */
-static int globals_index(lua_State *L)
+int engine_globals_index(lua_State *L)
 {
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));
@@ -1058,7 +1058,7 @@ static void protect_globals(lua_State *L)
     lua_setfield(L, hidden, "_G");
     lua_newtable(L); /* the guard */
     lua_pushvalue(L, hidden);
-    lua_pushcclosure(L, globals_index, 1);
+    lua_pushcclosure(L, engine_globals_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, engine_readonly_newindex);
     lua_setfield(L, -2, "__newindex");

@@ -726,3 +726,30 @@ bool harness_wait_info_number(redisContext *c, const char *section, const char *
         harness_sleep_ms(10);
     }
 }
+
+char *harness_make_dir(const char *prefix)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = malloc(4096);
+    assert_non_null(dir);
+    snprintf(dir, 4096, "%s/%sXXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+void harness_remove_dir(const char *dir)
+{
+    remove_dir(dir);
+}
+
+void harness_command_ok(redisContext *c, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    redisReply *r = redisvCommand(c, format, ap);
+    va_end(ap);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("%s: %s", format, r->str);
+    freeReplyObject(r);
+}

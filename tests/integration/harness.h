@@ -98,6 +98,14 @@ typedef struct harness_raw_reply {
 /* Connects to 127.0.0.1:port, sends len bytes, then reads until the server
  * closes the connection or nothing arrives for quiet_ms (at most 10 s in all).
  * Fails the test if it cannot connect or send. Free with harness_raw_free(). */
+/* A fresh empty directory under $TMPDIR (or /tmp) named <prefix>XXXXXX, for
+ * servers that must find their files again after a restart (--dir); free()
+ * the returned path. harness_remove_dir removes it and all it holds. */
+char *harness_make_dir(const char *prefix);
+void harness_remove_dir(const char *dir);
+/* Runs a command (hiredis format) and fails the test on an error reply. */
+void harness_command_ok(redisContext *c, const char *format, ...);
+
 /* Small tools every integration test needs. */
 long long harness_now_ms(void);
 void harness_sleep_ms(int ms);

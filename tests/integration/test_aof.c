@@ -34,39 +34,11 @@
 
 /* ---------- helpers ---------- */
 
-static char *make_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir = malloc(4096);
-    snprintf(dir, 4096, "%s/rivet-aof-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static harness_server *start_aof(const char *dir, const char *fsync)
 {
     const char *args[] = {
         "--dir", dir, "--appendonly", "yes", "--appendfsync", fsync ? fsync : "always", NULL};
     return harness_start(args);
-}
-
-static void command_ok(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("%s: %s", fmt, r->str);
-    freeReplyObject(r);
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -110,7 +82,7 @@ static char *snapshot_exact(redisContext *c)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     for (int db = 0; db < 16; db++) {
-        command_ok(c, "SELECT %d", db);
+        harness_command_ok(c, "SELECT %d", db);
         redisReply *keys = harness_command(c, "KEYS *");
         char **lines = calloc(keys->elements + 1, sizeof(char *));
         for (size_t i = 0; i < keys->elements; i++) {
@@ -170,7 +142,7 @@ static char *snapshot_exact(redisContext *c)
         free(lines);
         freeReplyObject(keys);
     }
-    command_ok(c, "SELECT 0");
+    harness_command_ok(c, "SELECT 0");
     fclose(f);
     return buf;
 }
@@ -203,62 +175,63 @@ static void assert_same(const char *what, const char *a, const char *b)
 /* Standard types only (what Redis can load too). */
 static void populate_standard(redisContext *c)
 {
-    command_ok(c, "SET str hello");
-    command_ok(c, "SET int 12345");
-    command_ok(c, "SET bin %b", "a\0b\r\n", (size_t)5);
-    command_ok(c, "SET ttl v EX 5000");
-    command_ok(c, "SETEX ttl2 6000 v");
-    command_ok(c, "SET ttl3 v");
-    command_ok(c, "EXPIRE ttl3 7000");
-    command_ok(c, "INCRBYFLOAT float 3.25");
-    command_ok(c, "INCRBYFLOAT float 0.5");
-    command_ok(c, "APPEND str -more");
-    command_ok(c, "RPUSH list a b c d e");
-    command_ok(c, "LPOP list");
-    command_ok(c, "SADD set a b c d e f g");
-    command_ok(c, "SPOP set 2");
-    command_ok(c, "SPOP set");
-    command_ok(c, "ZADD zset 1 a 2 b 3 c");
-    command_ok(c, "ZINCRBY zset 2.5 a");
-    command_ok(c, "HSET hash f1 v1 f2 v2");
-    command_ok(c, "HINCRBYFLOAT hash f3 1.5");
+    harness_command_ok(c, "SET str hello");
+    harness_command_ok(c, "SET int 12345");
+    harness_command_ok(c, "SET bin %b", "a\0b\r\n", (size_t)5);
+    harness_command_ok(c, "SET ttl v EX 5000");
+    harness_command_ok(c, "SETEX ttl2 6000 v");
+    harness_command_ok(c, "SET ttl3 v");
+    harness_command_ok(c, "EXPIRE ttl3 7000");
+    harness_command_ok(c, "INCRBYFLOAT float 3.25");
+    harness_command_ok(c, "INCRBYFLOAT float 0.5");
+    harness_command_ok(c, "APPEND str -more");
+    harness_command_ok(c, "RPUSH list a b c d e");
+    harness_command_ok(c, "LPOP list");
+    harness_command_ok(c, "SADD set a b c d e f g");
+    harness_command_ok(c, "SPOP set 2");
+    harness_command_ok(c, "SPOP set");
+    harness_command_ok(c, "ZADD zset 1 a 2 b 3 c");
+    harness_command_ok(c, "ZINCRBY zset 2.5 a");
+    harness_command_ok(c, "HSET hash f1 v1 f2 v2");
+    harness_command_ok(c, "HINCRBYFLOAT hash f3 1.5");
     for (int i = 0; i < 300; i++) {
-        command_ok(c, "RPUSH biglist item-%d", i);
-        command_ok(c, "HSET bighash field-%d %d", i, i);
-        command_ok(c, "ZADD bigzset %d m%d", i, i);
+        harness_command_ok(c, "RPUSH biglist item-%d", i);
+        harness_command_ok(c, "HSET bighash field-%d %d", i, i);
+        harness_command_ok(c, "ZADD bigzset %d m%d", i, i);
     }
-    command_ok(c, "XADD stream * f 1");
-    command_ok(c, "XADD stream MAXLEN ~ 100 * f 2");
-    command_ok(c, "XADD stream 99999999999999-1 f 3");
-    command_ok(c, "XGROUP CREATE stream g 0");
-    command_ok(c, "XREADGROUP GROUP g alice COUNT 2 STREAMS stream >");
-    command_ok(c, "XAUTOCLAIM stream g bob 0 0 COUNT 1");
-    command_ok(c, "XCLAIM stream g carol 0 99999999999999-1 FORCE");
-    command_ok(c, "MULTI");
-    command_ok(c, "INCR counter");
-    command_ok(c, "INCR counter");
-    command_ok(c, "SELECT 2");
-    command_ok(c, "SET indb2 yes");
-    command_ok(c, "EXEC");
-    command_ok(c, "SELECT 0");
-    command_ok(c, "EVAL %s 1 scripted",
-               "redis.call('set', KEYS[1], 'x', 'px', 900000) redis.call('incr', 'n') return 1");
-    command_ok(c, "SET gone 1 PX 1");
-    command_ok(c, "DEL str2");
-    command_ok(c, "RENAME int int2");
+    harness_command_ok(c, "XADD stream * f 1");
+    harness_command_ok(c, "XADD stream MAXLEN ~ 100 * f 2");
+    harness_command_ok(c, "XADD stream 99999999999999-1 f 3");
+    harness_command_ok(c, "XGROUP CREATE stream g 0");
+    harness_command_ok(c, "XREADGROUP GROUP g alice COUNT 2 STREAMS stream >");
+    harness_command_ok(c, "XAUTOCLAIM stream g bob 0 0 COUNT 1");
+    harness_command_ok(c, "XCLAIM stream g carol 0 99999999999999-1 FORCE");
+    harness_command_ok(c, "MULTI");
+    harness_command_ok(c, "INCR counter");
+    harness_command_ok(c, "INCR counter");
+    harness_command_ok(c, "SELECT 2");
+    harness_command_ok(c, "SET indb2 yes");
+    harness_command_ok(c, "EXEC");
+    harness_command_ok(c, "SELECT 0");
+    harness_command_ok(
+        c, "EVAL %s 1 scripted",
+        "redis.call('set', KEYS[1], 'x', 'px', 900000) redis.call('incr', 'n') return 1");
+    harness_command_ok(c, "SET gone 1 PX 1");
+    harness_command_ok(c, "DEL str2");
+    harness_command_ok(c, "RENAME int int2");
 }
 
 /* What only Rivet has: native primitives, hash field TTLs. */
 static void populate_native(redisContext *c)
 {
-    command_ok(c, "LOCK.ACQUIRE lock1 owner-a 600000");
-    command_ok(c, "LOCK.ACQUIRE lock2 owner-b 600000");
-    command_ok(c, "LOCK.RELEASE lock2 owner-b");
-    command_ok(c, "RL.HIT limiter LIMIT 5 WINDOW 60000");
-    command_ok(c, "RL.HIT limiter LIMIT 5 WINDOW 60000");
-    command_ok(c, "IDEM.BEGIN idem1 600000");
-    command_ok(c, "HSET fhash a 1 b 2 c 3");
-    command_ok(c, "HEXPIRE fhash 5000 FIELDS 1 a");
+    harness_command_ok(c, "LOCK.ACQUIRE lock1 owner-a 600000");
+    harness_command_ok(c, "LOCK.ACQUIRE lock2 owner-b 600000");
+    harness_command_ok(c, "LOCK.RELEASE lock2 owner-b");
+    harness_command_ok(c, "RL.HIT limiter LIMIT 5 WINDOW 60000");
+    harness_command_ok(c, "RL.HIT limiter LIMIT 5 WINDOW 60000");
+    harness_command_ok(c, "IDEM.BEGIN idem1 600000");
+    harness_command_ok(c, "HSET fhash a 1 b 2 c 3");
+    harness_command_ok(c, "HEXPIRE fhash 5000 FIELDS 1 a");
 }
 
 /* A pop served later: the waiting client gets the element pushed meanwhile. */
@@ -268,7 +241,7 @@ static void blocked_pop(harness_server *s, redisContext *c)
     assert_int_equal(redisAppendCommand(waiter, "BLPOP queue other 0"), REDIS_OK);
     assert_int_equal(redisBufferWrite(waiter, &(int){0}), REDIS_OK);
     assert_true(harness_wait_info_number(c, "clients", "blocked_clients", 1, 5000));
-    command_ok(c, "RPUSH queue first second");
+    harness_command_ok(c, "RPUSH queue first second");
     redisReply *r = NULL;
     assert_int_equal(redisGetReply(waiter, (void **)&r), REDIS_OK);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
@@ -282,7 +255,7 @@ static void blocked_pop(harness_server *s, redisContext *c)
 static void test_restart_keeps_everything(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     harness_server *s = start_aof(dir, "always");
     redisContext *c = harness_connect(s);
     populate_standard(c);
@@ -323,14 +296,14 @@ static void test_restart_keeps_everything(void **state)
     free(before);
     free(reloaded);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
 static void test_rewrite_while_writing(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     harness_server *s = start_aof(dir, "everysec");
     redisContext *c = harness_connect(s);
     populate_standard(c);
@@ -345,11 +318,11 @@ static void test_rewrite_while_writing(void **state)
     expect_status(c, "Background append only file rewriting started", "BGREWRITEAOF");
     /* Writes while the child works land in the new incremental file. */
     for (int i = 0; i < 2000; i++)
-        command_ok(c, "INCR during");
+        harness_command_ok(c, "INCR during");
     assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_in_progress", 0, 10000));
     assert_int_equal(harness_info_number(c, "persistence", "aof_rewrites"), 1);
     for (int i = 0; i < 100; i++)
-        command_ok(c, "RPUSH after %d", i);
+        harness_command_ok(c, "RPUSH after %d", i);
     char *before = snapshot_exact(c);
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
@@ -369,14 +342,14 @@ static void test_rewrite_while_writing(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
 static void test_rewrite_without_preamble(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     const char *args[] = {"--dir", dir, "--appendonly", "yes", "--aof-use-rdb-preamble",
                           "no",    NULL};
     harness_server *s = harness_start(args);
@@ -401,14 +374,14 @@ static void test_rewrite_without_preamble(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
 static void test_config_set_appendonly(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     const char *args[] = {"--dir", dir, NULL};
     harness_server *s = harness_start(args);
     redisContext *c = harness_connect(s);
@@ -416,9 +389,9 @@ static void test_config_set_appendonly(void **state)
     assert_int_equal(harness_info_number(c, "persistence", "aof_enabled"), 0);
     expect_status(c, "OK", "CONFIG SET appendonly yes");
     assert_int_equal(harness_info_number(c, "persistence", "aof_enabled"), 1);
-    command_ok(c, "SET while-enabling 1");
+    harness_command_ok(c, "SET while-enabling 1");
     assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_in_progress", 0, 10000));
-    command_ok(c, "SET after-enabling 1");
+    harness_command_ok(c, "SET after-enabling 1");
     char *before = snapshot_exact(c);
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
@@ -429,7 +402,7 @@ static void test_config_set_appendonly(void **state)
     /* And off again: nothing more is appended. */
     expect_status(c, "OK", "CONFIG SET appendonly no");
     assert_int_equal(harness_info_number(c, "persistence", "aof_enabled"), 0);
-    command_ok(c, "SET not-logged 1");
+    harness_command_ok(c, "SET not-logged 1");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
     s = start_aof(dir, "everysec");
@@ -440,7 +413,7 @@ static void test_config_set_appendonly(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -449,7 +422,7 @@ static void test_config_set_appendonly(void **state)
 static void test_config_set_appendonly_failure(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     char path[4200];
     snprintf(path, sizeof(path), "%s/appendonlydir", dir);
     FILE *f = fopen(path, "w");
@@ -458,7 +431,7 @@ static void test_config_set_appendonly_failure(void **state)
     const char *args[] = {"--dir", dir, NULL};
     harness_server *s = harness_start(args);
     redisContext *c = harness_connect(s);
-    command_ok(c, "SET k v");
+    harness_command_ok(c, "SET k v");
     expect_error(c,
                  "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to "
                  "turn on AOF. Check server logs.",
@@ -471,7 +444,7 @@ static void test_config_set_appendonly_failure(void **state)
     expect_status(c, "OK", "SET still-writable 1");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -480,7 +453,7 @@ static void test_config_set_appendonly_failure(void **state)
 static void test_evicted_and_expired_keys(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     const char *args[] = {"--dir",       dir,   "--appendonly",       "yes",
                           "--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random",
                           NULL};
@@ -494,7 +467,7 @@ static void test_evicted_and_expired_keys(void **state)
         freeReplyObject(r);
     }
     for (int i = 0; i < 50; i++)
-        command_ok(c, "SET short:%d x PX 20", i);
+        harness_command_ok(c, "SET short:%d x PX 20", i);
     harness_sleep_ms(300); /* active expiry reclaims them */
     assert_true(harness_info_number(c, "stats", "evicted_keys") > 0);
     /* No more evictions while the keys are listed and dumped. */
@@ -512,7 +485,7 @@ static void test_evicted_and_expired_keys(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -522,10 +495,10 @@ static void test_evicted_and_expired_keys(void **state)
 static void test_rewrite_and_bgsave_interplay(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     harness_server *s = start_aof(dir, "everysec");
     redisContext *c = harness_connect(s);
-    command_ok(c, "SET k v");
+    harness_command_ok(c, "SET k v");
     redisAppendCommand(c, "BGREWRITEAOF");
     redisAppendCommand(c, "BGSAVE");
     redisAppendCommand(c, "BGSAVE SCHEDULE");
@@ -560,7 +533,7 @@ static void test_rewrite_and_bgsave_interplay(void **state)
     assert_true(harness_wait_info_number(c, "persistence", "aof_rewrite_scheduled", 0, 10000));
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -569,7 +542,7 @@ static void test_rewrite_and_bgsave_interplay(void **state)
 static void test_automatic_rewrite(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     const char *args[] = {"--dir",
                           dir,
                           "--appendonly",
@@ -617,7 +590,7 @@ static void test_automatic_rewrite(void **state)
     expect_bulk(c, expected, "GET same");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -725,7 +698,7 @@ static void print_file(const char *dir, const char *name)
 static void test_kill9_loses_no_acknowledged_write(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     int port = free_port();
     const char *extra[] = {"--appendfsync", "always", NULL};
     long long acknowledged[KILL_WRITERS] = {0};
@@ -813,7 +786,7 @@ static void test_kill9_loses_no_acknowledged_write(void **state)
     assert_true(total_acknowledged > 0);
     redisFree(c);
     assert_int_equal(stop(pid), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -825,7 +798,7 @@ static void test_kill9_loses_no_acknowledged_write(void **state)
 static void test_write_error_misconf(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     int port = free_port();
     pid_t pid = fork();
     if (pid == 0) {
@@ -888,7 +861,7 @@ static void test_write_error_misconf(void **state)
     expect_bulk(c, "1", "GET after-recovery");
     redisFree(c);
     assert_int_equal(stop(pid), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -918,13 +891,13 @@ static int log_contains(const char *dir, const char *text)
 static void test_truncated_and_corrupt_files(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     int port = free_port();
     pid_t pid = spawn(rivet_binary(), dir, port, "server.log", NULL);
     redisContext *c = connect_when_up(pid, port);
     assert_non_null(c);
-    command_ok(c, "SET a 1");
-    command_ok(c, "SET b 2");
+    harness_command_ok(c, "SET a 1");
+    harness_command_ok(c, "SET b 2");
     redisFree(c);
     assert_int_equal(stop(pid), 0);
     char incr[4200];
@@ -952,7 +925,7 @@ static void test_truncated_and_corrupt_files(void **state)
     expect_bulk(c, "2", "GET b");
     expect_nil(c, "GET c");
     assert_true(log_contains(dir, "aof-load-truncated is enabled"));
-    command_ok(c, "SET d 4"); /* appended after the cut, loads next time */
+    harness_command_ok(c, "SET d 4"); /* appended after the cut, loads next time */
     redisFree(c);
     assert_int_equal(stop(pid), 0);
     assert_int_equal(stat(incr, &st), 0);
@@ -981,7 +954,7 @@ static void test_truncated_and_corrupt_files(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
     assert_true(log_contains(dir, "Bad file format reading the append only file "
                                   "appendonly.aof.1.incr.aof"));
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -1011,7 +984,7 @@ static char *digest_all(redisContext *c)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     for (int db = 0; db < 16; db++) {
-        command_ok(c, "SELECT %d", db);
+        harness_command_ok(c, "SELECT %d", db);
         redisReply *keys = harness_command(c, "KEYS *");
         char **lines = calloc(keys->elements + 1, sizeof(char *));
         for (size_t i = 0; i < keys->elements; i++) {
@@ -1075,7 +1048,7 @@ static char *digest_all(redisContext *c)
         free(lines);
         freeReplyObject(keys);
     }
-    command_ok(c, "SELECT 0");
+    harness_command_ok(c, "SELECT 0");
     fclose(f);
     return buf;
 }
@@ -1084,7 +1057,7 @@ static char *digest_all(redisContext *c)
  * other loads it and must hold the same data. */
 static void cross_load(const char *writer, const char *reader, const char *preamble)
 {
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-aof-");
     int port = free_port();
     const char *extra[] = {"--aof-use-rdb-preamble", preamble, "--appendfsync", "always", NULL};
     pid_t pid = spawn(writer, dir, port, "writer.log", extra);
@@ -1096,7 +1069,7 @@ static void cross_load(const char *writer, const char *reader, const char *pream
     populate_standard(c);
     harness_sleep_ms(5);
     /* Also a rewrite halfway, so a base with data is part of the files. */
-    command_ok(c, "BGREWRITEAOF");
+    harness_command_ok(c, "BGREWRITEAOF");
     for (int i = 0; i < 300; i++) {
         redisReply *r = redisCommand(c, "INFO persistence");
         int done = strstr(r->str, "aof_rewrite_in_progress:0") != NULL &&
@@ -1106,8 +1079,8 @@ static void cross_load(const char *writer, const char *reader, const char *pream
             break;
         harness_sleep_ms(20);
     }
-    command_ok(c, "RPUSH list after-rewrite");
-    command_ok(c, "SET ttl-after v EX 8000");
+    harness_command_ok(c, "RPUSH list after-rewrite");
+    harness_command_ok(c, "SET ttl-after v EX 8000");
     char *before = digest_all(c);
     redisFree(c);
     kill(pid, SIGKILL); /* no shutdown save: the AOF alone carries the data */
@@ -1125,7 +1098,7 @@ static void cross_load(const char *writer, const char *reader, const char *pream
     stop(pid);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 

@@ -30,38 +30,10 @@
 
 /* ---------- helpers ---------- */
 
-static char *make_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir = malloc(4096);
-    snprintf(dir, 4096, "%s/rivet-rdb-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static harness_server *start_in(const char *dir, const char *extra)
 {
     const char *args[] = {"--dir", dir, extra ? "--save" : NULL, extra, NULL};
     return harness_start(args);
-}
-
-static void command_ok(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("%s: %s", fmt, r->str);
-    freeReplyObject(r);
 }
 
 /* Appends a reply's rendering; unordered collections are sorted first. */
@@ -199,38 +171,38 @@ static char *digest_all(redisContext *c)
 /* Every type in its small and its big encoding, TTLs, odd strings. */
 static void populate(redisContext *c)
 {
-    command_ok(c, "SET str hello");
-    command_ok(c, "SET int 12345");
-    command_ok(c, "SET big 98765432109876");
-    command_ok(c, "SET neg -5");
-    command_ok(c, "SET bin %b", "a\0b\r\n", (size_t)5);
-    command_ok(c, "SET ttl v PX 500000");
+    harness_command_ok(c, "SET str hello");
+    harness_command_ok(c, "SET int 12345");
+    harness_command_ok(c, "SET big 98765432109876");
+    harness_command_ok(c, "SET neg -5");
+    harness_command_ok(c, "SET bin %b", "a\0b\r\n", (size_t)5);
+    harness_command_ok(c, "SET ttl v PX 500000");
     char big[3000];
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    command_ok(c, "SET lzf %s", big);
-    command_ok(c, "RPUSH lsmall a b 1 2 -3");
-    command_ok(c, "SADD sint 1 2 3 -40000 5000000000");
-    command_ok(c, "SADD ssmall a b c 1");
-    command_ok(c, "ZADD zsmall 1 a 2.5 b -3 c");
-    command_ok(c, "HSET hsmall f1 v1 f2 22 f3 v3");
-    command_ok(c, "EXPIRE hsmall 100000");
+    harness_command_ok(c, "SET lzf %s", big);
+    harness_command_ok(c, "RPUSH lsmall a b 1 2 -3");
+    harness_command_ok(c, "SADD sint 1 2 3 -40000 5000000000");
+    harness_command_ok(c, "SADD ssmall a b c 1");
+    harness_command_ok(c, "ZADD zsmall 1 a 2.5 b -3 c");
+    harness_command_ok(c, "HSET hsmall f1 v1 f2 22 f3 v3");
+    harness_command_ok(c, "EXPIRE hsmall 100000");
     for (int i = 0; i < 1000; i++) {
-        command_ok(c, "RPUSH lbig element-%d", i);
-        command_ok(c, "SADD sbig member-%d", i);
-        command_ok(c, "SADD sbigint %d", i * 7);
-        command_ok(c, "ZADD zbig %d.5 member-%d", i, i);
-        command_ok(c, "HSET hbig field-%d value-%d", i, i);
+        harness_command_ok(c, "RPUSH lbig element-%d", i);
+        harness_command_ok(c, "SADD sbig member-%d", i);
+        harness_command_ok(c, "SADD sbigint %d", i * 7);
+        harness_command_ok(c, "ZADD zbig %d.5 member-%d", i, i);
+        harness_command_ok(c, "HSET hbig field-%d value-%d", i, i);
     }
-    command_ok(c, "HSET hbig long %s", big);
+    harness_command_ok(c, "HSET hbig long %s", big);
     for (int i = 1; i <= 300; i++)
-        command_ok(c, "XADD stream %d-1 field %d other x%d", i, i, i);
-    command_ok(c, "XADD stream 400-1 different fields");
-    command_ok(c, "XDEL stream 5-1");
-    command_ok(c, "XGROUP CREATE stream g1 0");
-    command_ok(c, "XREADGROUP GROUP g1 alice COUNT 3 STREAMS stream >");
-    command_ok(c, "XREADGROUP GROUP g1 bob COUNT 2 STREAMS stream >");
-    command_ok(c, "XADD empty_stream MAXLEN 0 1-1 a b");
+        harness_command_ok(c, "XADD stream %d-1 field %d other x%d", i, i, i);
+    harness_command_ok(c, "XADD stream 400-1 different fields");
+    harness_command_ok(c, "XDEL stream 5-1");
+    harness_command_ok(c, "XGROUP CREATE stream g1 0");
+    harness_command_ok(c, "XREADGROUP GROUP g1 alice COUNT 3 STREAMS stream >");
+    harness_command_ok(c, "XREADGROUP GROUP g1 bob COUNT 2 STREAMS stream >");
+    harness_command_ok(c, "XADD empty_stream MAXLEN 0 1-1 a b");
 }
 
 static void assert_same(const char *what, const char *a, const char *b)
@@ -246,13 +218,13 @@ static void assert_same(const char *what, const char *a, const char *b)
 static void test_save_and_restart(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     populate(c);
-    command_ok(c, "SELECT 5");
-    command_ok(c, "SET in5 five");
-    command_ok(c, "SELECT 0");
+    harness_command_ok(c, "SELECT 5");
+    harness_command_ok(c, "SET in5 five");
+    harness_command_ok(c, "SELECT 0");
     char *before = digest_all(c);
     expect_status(c, "OK", "SAVE");
     long long saved_at = harness_info_number(c, "persistence", "rdb_last_save_time");
@@ -274,7 +246,7 @@ static void test_save_and_restart(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(before);
     free(after);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -300,7 +272,7 @@ static void test_debug_reload(void **state)
 static void test_bgsave_while_writing(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     for (int i = 0; i < 200000; i += 1000) {
@@ -317,9 +289,9 @@ static void test_bgsave_while_writing(void **state)
     expect_error(c, "ERR Background save already in progress", "SAVE");
     /* Writes during the save: overwrite some saved keys, add new ones. */
     for (int k = 0; k < 500; k++)
-        command_ok(c, "SET key:%d changed", k);
+        harness_command_ok(c, "SET key:%d changed", k);
     for (int k = 0; k < 500; k++)
-        command_ok(c, "SET late:%d x", k);
+        harness_command_ok(c, "SET late:%d x", k);
     assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 20000));
     redisReply *st = harness_command(c, "INFO persistence");
     assert_non_null(strstr(st->str, "rdb_last_bgsave_status:ok"));
@@ -335,7 +307,7 @@ static void test_bgsave_while_writing(void **state)
     expect_nil(c, "GET late:0");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -344,10 +316,10 @@ static void test_bgsave_while_writing(void **state)
 static void test_killed_bgsave_keeps_old_snapshot(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
-    command_ok(c, "SET before yes");
+    harness_command_ok(c, "SET before yes");
     expect_status(c, "OK", "SAVE");
     char path[4200], cmd[8600];
     snprintf(path, sizeof(path), "%s/dump.rdb", dir);
@@ -388,7 +360,7 @@ static void test_killed_bgsave_keeps_old_snapshot(void **state)
     expect_bulk(c, "yes", "GET before");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -433,7 +405,7 @@ static redisContext *connect_soon(int port)
 static void test_loading_state(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     const int keys = 1500000;
@@ -501,7 +473,7 @@ static void test_loading_state(void **state)
         snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s.orig'", path, path);
         assert_int_equal(system(cmd), 0);
     }
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -537,7 +509,7 @@ static int run_server_until_exit(const char *dir, int port)
 static void test_corrupt_file_refused(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     populate(c);
@@ -566,7 +538,7 @@ static void test_corrupt_file_refused(void **state)
     /* Truncated. */
     assert_int_equal(truncate(path, size - 20), 0);
     assert_int_not_equal(run_server_until_exit(dir, port), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -575,13 +547,13 @@ static void test_corrupt_file_refused(void **state)
 static void test_misconf_after_failed_bgsave(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    char *good = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
+    char *good = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
-    command_ok(c, "SET k v");
-    command_ok(c, "CONFIG SET save %s", "3600 1");
-    remove_dir(dir);
+    harness_command_ok(c, "SET k v");
+    harness_command_ok(c, "CONFIG SET save %s", "3600 1");
+    harness_remove_dir(dir);
     expect_status(c, "Background saving started", "BGSAVE");
     assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
     redisReply *st = harness_command(c, "INFO persistence");
@@ -600,29 +572,29 @@ static void test_misconf_after_failed_bgsave(void **state)
     expect_error_prefix(c, misconf, "EVAL %s 0", "return redis.call('set', 'k', 'lua')");
     expect_bulk(c, "v", "EVAL %s 0", "return redis.call('get', 'k')");
     /* Without save points writes go through even after the failure. */
-    command_ok(c, "CONFIG SET save %s", "");
+    harness_command_ok(c, "CONFIG SET save %s", "");
     expect_status(c, "OK", "SET k w");
-    command_ok(c, "CONFIG SET save %s", "3600 1");
+    harness_command_ok(c, "CONFIG SET save %s", "3600 1");
     expect_error(c, misconf, "SET k other");
-    command_ok(c, "CONFIG SET stop-writes-on-bgsave-error no");
+    harness_command_ok(c, "CONFIG SET stop-writes-on-bgsave-error no");
     expect_status(c, "OK", "SET k x");
-    command_ok(c, "CONFIG SET stop-writes-on-bgsave-error yes");
+    harness_command_ok(c, "CONFIG SET stop-writes-on-bgsave-error yes");
     /* A successful BGSAVE into a working dir clears it. */
-    command_ok(c, "CONFIG SET dir %s", good);
+    harness_command_ok(c, "CONFIG SET dir %s", good);
     expect_status(c, "Background saving started", "BGSAVE");
     assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
     expect_status(c, "OK", "SET k y");
     expect_status(c, "PONG", "PING");
     /* So does a successful SAVE, after another failure. */
-    char *gone = make_dir();
-    command_ok(c, "CONFIG SET dir %s", gone);
-    remove_dir(gone);
+    char *gone = harness_make_dir("rivet-rdb-");
+    harness_command_ok(c, "CONFIG SET dir %s", gone);
+    harness_remove_dir(gone);
     free(gone);
     expect_status(c, "Background saving started", "BGSAVE");
     assert_true(harness_wait_info_number(c, "persistence", "rdb_bgsave_in_progress", 0, 10000));
     expect_error(c, misconf, "SET k z");
     expect_error(c, "ERR", "SAVE");
-    command_ok(c, "CONFIG SET dir %s", good);
+    harness_command_ok(c, "CONFIG SET dir %s", good);
     expect_status(c, "OK", "SAVE");
     expect_status(c, "OK", "SET k z");
     redisFree(c);
@@ -631,7 +603,7 @@ static void test_misconf_after_failed_bgsave(void **state)
     char path[4200];
     snprintf(path, sizeof(path), "%s/dump.rdb", good);
     assert_int_equal(access(path, F_OK), 0);
-    remove_dir(good);
+    harness_remove_dir(good);
     free(dir);
     free(good);
 }
@@ -639,10 +611,10 @@ static void test_misconf_after_failed_bgsave(void **state)
 static void test_shutdown_saves_with_save_points(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, "3600 1");
     redisContext *c = harness_connect(s);
-    command_ok(c, "SET survived yes");
+    harness_command_ok(c, "SET survived yes");
     expect_error(c, "ERR syntax error", "SHUTDOWN SAVE NOSAVE");
     expect_error(c, "ERR syntax error", "BGSAVE NOW");
     redisReply *r = redisCommand(c, "SHUTDOWN");
@@ -655,7 +627,7 @@ static void test_shutdown_saves_with_save_points(void **state)
     c = harness_connect(s);
     expect_bulk(c, "yes", "GET survived");
     /* NOSAVE leaves the file as it was. */
-    command_ok(c, "SET later x");
+    harness_command_ok(c, "SET later x");
     r = redisCommand(c, "SHUTDOWN NOSAVE");
     assert_null(r);
     redisFree(c);
@@ -668,7 +640,7 @@ static void test_shutdown_saves_with_save_points(void **state)
     expect_bulk(c, "yes", "GET survived");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -713,10 +685,10 @@ static void test_dump_restore(void **state)
     redisReply *idle = harness_command(c, "OBJECT IDLETIME n");
     assert_true(idle->integer >= 100 && idle->integer <= 101);
     freeReplyObject(idle);
-    command_ok(c, "CONFIG SET maxmemory-policy allkeys-lfu");
+    harness_command_ok(c, "CONFIG SET maxmemory-policy allkeys-lfu");
     expect_status(c, "OK", "RESTORE f 0 %b FREQ 77", d->str, d->len);
     expect_integer(c, 77, "OBJECT FREQ f");
-    command_ok(c, "CONFIG SET maxmemory-policy noeviction");
+    harness_command_ok(c, "CONFIG SET maxmemory-policy noeviction");
     /* An absolute deadline in the past: OK, and no key. */
     expect_status(c, "OK", "RESTORE old 1000 %b ABSTTL", d->str, d->len);
     expect_integer(c, 0, "EXISTS old");
@@ -736,14 +708,14 @@ static void test_dump_restore(void **state)
 static void test_save_points_and_flushall(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     long long saves = harness_info_number(c, "persistence", "rdb_saves");
-    command_ok(c, "SET a 1");
-    command_ok(c, "SET b 2");
+    harness_command_ok(c, "SET a 1");
+    harness_command_ok(c, "SET b 2");
     assert_int_equal(harness_info_number(c, "persistence", "rdb_changes_since_last_save"), 2);
-    command_ok(c, "CONFIG SET save %s", "1 2");
+    harness_command_ok(c, "CONFIG SET save %s", "1 2");
     assert_true(harness_wait_info_number(c, "persistence", "rdb_saves", saves + 1, 5000));
     assert_true(harness_wait_info_number(c, "persistence", "rdb_changes_since_last_save", 0, 2000));
     char path[4200];
@@ -756,17 +728,17 @@ static void test_save_points_and_flushall(void **state)
     expect_integer(c, 0, "DBSIZE");
 
     /* The final save cannot be written: SHUTDOWN refuses, the server lives. */
-    command_ok(c, "SET c 3");
-    remove_dir(dir);
+    harness_command_ok(c, "SET c 3");
+    harness_remove_dir(dir);
     expect_error(c, "ERR Errors trying to SHUTDOWN. Check logs.", "SHUTDOWN");
     expect_bulk(c, "3", "GET c");
-    char *good = make_dir();
-    command_ok(c, "CONFIG SET dir %s", good);
+    char *good = harness_make_dir("rivet-rdb-");
+    harness_command_ok(c, "CONFIG SET dir %s", good);
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
     snprintf(path, sizeof(path), "%s/dump.rdb", good);
     assert_int_equal(access(path, F_OK), 0);
-    remove_dir(good);
+    harness_remove_dir(good);
     free(good);
     free(dir);
 }
@@ -776,15 +748,15 @@ static void test_save_points_and_flushall(void **state)
 static void test_compression_and_checksum_settings(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     char big[3001];
     memset(big, 'q', 3000);
     big[3000] = '\0';
-    command_ok(c, "SET big %s", big);
-    command_ok(c, "CONFIG SET rdbcompression no");
-    command_ok(c, "CONFIG SET rdbchecksum no");
+    harness_command_ok(c, "SET big %s", big);
+    harness_command_ok(c, "CONFIG SET rdbcompression no");
+    harness_command_ok(c, "CONFIG SET rdbchecksum no");
     expect_status(c, "OK", "SAVE");
     char path[4200];
     snprintf(path, sizeof(path), "%s/dump.rdb", dir);
@@ -799,8 +771,8 @@ static void test_compression_and_checksum_settings(void **state)
     expect_status(c, "OK", "DEBUG RELOAD NOSAVE");
     expect_bulk(c, big, "GET big");
 
-    command_ok(c, "CONFIG SET rdbcompression yes");
-    command_ok(c, "CONFIG SET rdbchecksum yes");
+    harness_command_ok(c, "CONFIG SET rdbcompression yes");
+    harness_command_ok(c, "CONFIG SET rdbchecksum yes");
     expect_status(c, "OK", "SAVE");
     f = fopen(path, "rb");
     n = fread(file, 1, sizeof(file), f);
@@ -811,7 +783,7 @@ static void test_compression_and_checksum_settings(void **state)
     expect_bulk(c, big, "GET big");
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -820,7 +792,7 @@ static void test_compression_and_checksum_settings(void **state)
 static void test_native_primitives_survive_restart(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     redisReply *lock = harness_command(c, "LOCK.ACQUIRE lk alice 600000");
@@ -865,7 +837,7 @@ static void test_native_primitives_survive_restart(void **state)
     freeReplyObject(info);
     redisFree(c);
     assert_int_equal(harness_stop(s), 0);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -879,7 +851,7 @@ static void test_hash_field_ttls_survive(void **state)
     expect_integer(c, 3, "HSET h a 1 b 2 c 3");
     expect_array_len(c, 1, "HPEXPIRE h 500000 FIELDS 1 a");
     expect_array_len(c, 1, "HPEXPIRE h 50 FIELDS 1 c");
-    command_ok(c, "EXPIRE h 900");
+    harness_command_ok(c, "EXPIRE h 900");
     harness_sleep_ms(100);
     expect_status(c, "OK", "DEBUG RELOAD");
     redisReply *ttl = harness_command(c, "HPTTL h FIELDS 3 a b c");
@@ -1029,7 +1001,7 @@ static void test_redis_dump_loads_in_rivet(void **state)
         fprintf(stderr, "redis-server not on PATH: skipping the cross-load test\n");
         skip();
     }
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     redis_process r = redis_start(binary, dir);
     redisContext *rc = redis_connect(&r);
     populate(rc);
@@ -1049,7 +1021,7 @@ static void test_redis_dump_loads_in_rivet(void **state)
     assert_int_equal(harness_stop(s), 0);
     free(expected);
     free(got);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 
@@ -1061,7 +1033,7 @@ static void test_rivet_dump_loads_in_redis(void **state)
         fprintf(stderr, "redis-server not on PATH: skipping the cross-load test\n");
         skip();
     }
-    char *dir = make_dir();
+    char *dir = harness_make_dir("rivet-rdb-");
     harness_server *s = start_in(dir, NULL);
     redisContext *c = harness_connect(s);
     populate(c);
@@ -1090,7 +1062,7 @@ static void test_rivet_dump_loads_in_redis(void **state)
     redis_stop(&r);
     free(expected);
     free(got);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     free(dir);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "command_driver.h"
 #include "rivet/command.h"
 #include "rivet/server.h"
 
@@ -143,103 +144,32 @@ static void test_save_load_round_trip(void **state)
 
 /* ---------- the commands, driven with an injected clock ---------- */
 
-static client test_client;
-static buffer events;
-
-static void record_event(void *ctx, database *db, const char *key, size_t key_len,
-                         const char *event, int type_class)
-{
-    (void)ctx;
-    (void)db;
-    (void)type_class;
-    buffer_append_cstr(&events, event);
-    buffer_append_char(&events, ':');
-    buffer_append(&events, key, key_len);
-    buffer_append_char(&events, ' ');
-}
-
-/* Sets the one clock the handlers read: server.now_us and the keyspace's. */
-static void set_clock_ms(int64_t ms)
-{
-    server.now_us = ms * 1000;
-    server.now_ms = ms;
-    keyspace_set_time(server.keyspace, ms);
-}
-
 static int commands_setup(void **state)
 {
     (void)state;
-    command_table_init();
-    server.keyspace = keyspace_create(16, CLOCK_MS);
-    command_register_types(server.keyspace);
-    keyspace_set_modified_hook(server.keyspace, record_event, NULL);
-    set_clock_ms(CLOCK_MS);
-    server.last_token = 0;
-    memset(&server.primitives, 0, sizeof(server.primitives));
-    memset(&test_client, 0, sizeof(test_client));
-    test_client.db = keyspace_database(server.keyspace, 0);
-    test_client.reply.protocol = 2;
-    buffer_init(&test_client.reply.out);
-    buffer_init(&events);
+    command_driver_setup(CLOCK_MS);
     return 0;
 }
 
 static int commands_teardown(void **state)
 {
     (void)state;
-    keyspace_destroy(server.keyspace);
-    server.keyspace = NULL;
-    command_table_release();
-    buffer_release(&test_client.reply.out);
-    buffer_release(&events);
+    command_driver_teardown();
     return 0;
-}
-
-/* Runs the command given as argv (split on spaces) and returns the reply
- * bytes, valid until the next call. */
-static const char *run(const char *line)
-{
-    static char copy[1024];
-    const char *argv[16];
-    size_t argv_len[16];
-    int argc = 0;
-    snprintf(copy, sizeof(copy), "%s", line);
-    for (char *word = strtok(copy, " "); word && argc < 16; word = strtok(NULL, " ")) {
-        argv[argc] = word;
-        argv_len[argc] = strlen(word);
-        argc++;
-    }
-    const command *cmd = command_lookup(argv[0], argv_len[0]);
-    assert_non_null(cmd);
-    test_client.argc = argc;
-    test_client.argv = argv;
-    test_client.argv_len = argv_len;
-    test_client.command = cmd;
-    buffer_clear(&test_client.reply.out);
-    buffer_clear(&events);
-    cmd->handler(&test_client);
-    test_client.argv = NULL;
-    test_client.argv_len = NULL;
-    return test_client.reply.out.data ? test_client.reply.out.data : "";
-}
-
-static const char *recorded_events(void)
-{
-    return events.data ? events.data : "";
 }
 
 static void test_command_tokens_when_clock_goes_back(void **state)
 {
     (void)state;
-    assert_string_equal(run("LOCK.ACQUIRE a o 1000"), ":1700000000000000\r\n");
-    assert_string_equal(recorded_events(), "lock.acquire:a ");
-    assert_string_equal(run("LOCK.ACQUIRE a o 1000"), ":1700000000000000\r\n");
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE a o 1000"), ":1700000000000000\r\n");
+    assert_string_equal(command_driver_events(), "lock.acquire:a ");
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE a o 1000"), ":1700000000000000\r\n");
     /* The clock steps back an hour: a new lock still gets a greater token. */
-    set_clock_ms(CLOCK_MS - 3600000);
-    assert_string_equal(run("LOCK.ACQUIRE b o 1000"), ":1700000000000001\r\n");
-    assert_string_equal(run("LOCK.RELEASE b o"), ":1\r\n");
-    assert_string_equal(recorded_events(), "lock.release:b ");
-    assert_string_equal(run("LOCK.ACQUIRE b o 1000"), ":1700000000000002\r\n");
+    command_driver_set_clock_ms(CLOCK_MS - 3600000);
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE b o 1000"), ":1700000000000001\r\n");
+    assert_string_equal(command_driver_run("LOCK.RELEASE b o"), ":1\r\n");
+    assert_string_equal(command_driver_events(), "lock.release:b ");
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE b o 1000"), ":1700000000000002\r\n");
     assert_int_equal(server.primitives.lock_acquired, 4);
     assert_int_equal(server.last_token, 1700000000000002ull);
 }
@@ -247,30 +177,32 @@ static void test_command_tokens_when_clock_goes_back(void **state)
 static void test_command_lease_ends_with_the_key_ttl(void **state)
 {
     (void)state;
-    set_clock_ms(CLOCK_MS);
-    assert_string_equal(run("LOCK.ACQUIRE lease o 100"), ":1700000000000000\r\n");
-    assert_string_equal(run("LOCK.ACQUIRE lease other 100"), "$-1\r\n");
+    command_driver_set_clock_ms(CLOCK_MS);
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE lease o 100"), ":1700000000000000\r\n");
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE lease other 100"), "$-1\r\n");
     assert_int_equal(server.primitives.lock_contended, 1);
-    set_clock_ms(CLOCK_MS + 60);
-    assert_string_equal(run("LOCK.INFO lease"),
+    command_driver_set_clock_ms(CLOCK_MS + 60);
+    assert_string_equal(command_driver_run("LOCK.INFO lease"),
                         "*4\r\n$1\r\no\r\n:1700000000000000\r\n:40\r\n:0\r\n");
-    test_client.reply.protocol = 3;
-    assert_string_equal(run("LOCK.INFO lease"), "%4\r\n$5\r\nowner\r\n$1\r\no\r\n$5\r\ntoken\r\n"
-                                                ":1700000000000000\r\n$6\r\nttl_ms\r\n:40\r\n"
-                                                "$7\r\nwaiters\r\n:0\r\n");
-    test_client.reply.protocol = 2;
-    assert_string_equal(run("LOCK.EXTEND lease o 100"), ":1\r\n");
-    assert_string_equal(recorded_events(), "lock.extend:lease ");
-    set_clock_ms(CLOCK_MS + 160);
-    assert_string_equal(run("LOCK.INFO lease"),
+    command_driver_client.reply.protocol = 3;
+    assert_string_equal(command_driver_run("LOCK.INFO lease"),
+                        "%4\r\n$5\r\nowner\r\n$1\r\no\r\n$5\r\ntoken\r\n"
+                        ":1700000000000000\r\n$6\r\nttl_ms\r\n:40\r\n"
+                        "$7\r\nwaiters\r\n:0\r\n");
+    command_driver_client.reply.protocol = 2;
+    assert_string_equal(command_driver_run("LOCK.EXTEND lease o 100"), ":1\r\n");
+    assert_string_equal(command_driver_events(), "lock.extend:lease ");
+    command_driver_set_clock_ms(CLOCK_MS + 160);
+    assert_string_equal(command_driver_run("LOCK.INFO lease"),
                         "*4\r\n$1\r\no\r\n:1700000000000000\r\n:0\r\n:0\r\n");
     assert_int_equal(server.primitives.lock_expired, 0);
     /* One millisecond past the lease the key is gone, counted as expired. */
-    set_clock_ms(CLOCK_MS + 161);
-    assert_string_equal(run("LOCK.INFO lease"), "$-1\r\n");
-    assert_string_equal(recorded_events(), "expired:lease ");
+    command_driver_set_clock_ms(CLOCK_MS + 161);
+    assert_string_equal(command_driver_run("LOCK.INFO lease"), "$-1\r\n");
+    assert_string_equal(command_driver_events(), "expired:lease ");
     assert_int_equal(server.primitives.lock_expired, 1);
-    assert_string_equal(run("LOCK.ACQUIRE lease other 100"), ":1700000000161000\r\n");
+    assert_string_equal(command_driver_run("LOCK.ACQUIRE lease other 100"),
+                        ":1700000000161000\r\n");
 }
 
 int main(void)
