@@ -210,8 +210,8 @@ static long long evict_half(redisContext *c, long long *lazyfreed)
 
 /* lazyfree-lazy-eviction: evicted big values are freed by the workers, and
  * memory already handed to them counts as gone, so eviction stops where the
- * synchronous path stops instead of evicting everything while the workers
- * catch up. */
+ * synchronous path stops (give or take one key) instead of evicting
+ * everything while the workers catch up. */
 static void test_lazy_eviction_frees_in_the_background(void **state)
 {
     redisContext *c = harness_connect(*state);
@@ -222,7 +222,10 @@ static void test_lazy_eviction_frees_in_the_background(void **state)
     expect_status(c, "OK", "CONFIG SET lazyfree-lazy-eviction yes");
     long long evicted_lazy = evict_half(c, &lazyfreed);
     print_message("evicted %lld sets synchronously, %lld lazily\n", evicted_sync, evicted_lazy);
-    assert_true(evicted_lazy >= 4 && evicted_lazy <= 5);
+    /* The memory on its way out is a sampled estimate, so when the limit
+     * falls just past a key the lazy path may take one more; without the
+     * estimate it takes all eight and then refuses the write. */
+    assert_true(evicted_lazy >= evicted_sync && evicted_lazy <= evicted_sync + 1);
     assert_int_equal(lazyfreed, evicted_lazy);
     expect_status(c, "OK", "CONFIG SET lazyfree-lazy-eviction no");
     expect_status(c, "OK", "CONFIG SET maxmemory-policy noeviction");
