@@ -12,6 +12,7 @@
 #include "rivet/resp_parse.h"
 #include "rivet/server.h"
 #include "rivet/slowlog.h"
+#include "rivet/watch.h"
 
 static client *fuzz_client;
 
@@ -28,6 +29,7 @@ static void fuzz_init(void)
     server.keyspace = keyspace_create((int)server.config.databases, server.now_ms);
     keyspace_set_modified_hook(server.keyspace, server_key_modified, NULL);
     blocking_init();
+    watch_init();
     command_register_types(server.keyspace);
     command_table_init();
     server.slowlog = slowlog_create();
@@ -37,13 +39,15 @@ static void fuzz_init(void)
     strcpy(fuzz_client->address, "127.0.0.1:1");
 }
 
-/* Commands that would block, sleep, touch the file system or stop the
- * process are left out, and so are scripts (a fuzzed script can loop
- * forever, and the Lua engine is not fuzzed here); everything else runs. */
+/* Commands that would block, sleep, touch the file system, fork or stop the
+ * process are left out, and so are scripts and functions (fuzzed Lua can
+ * loop forever, and the Lua engine is not fuzzed here); everything else
+ * runs. */
 static int skipped(const client *c)
 {
-    static const char *const names[] = {"debug",   "shutdown",   "config", "eval", "evalsha",
-                                        "eval_ro", "evalsha_ro", "script", NULL};
+    static const char *const names[] = {
+        "debug", "shutdown", "config",   "eval", "evalsha", "eval_ro",      "evalsha_ro", "script",
+        "fcall", "fcall_ro", "function", "save", "bgsave",  "bgrewriteaof", NULL};
     for (int i = 0; names[i]; i++)
         if (c->argv_len[0] == strlen(names[i]) &&
             strncasecmp(c->argv[0], names[i], c->argv_len[0]) == 0)
